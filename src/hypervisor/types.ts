@@ -1,0 +1,95 @@
+// The hypervisor contract: what a toolstack asks of Xen (libxenctrl/libxenguest on a dom0).
+// Implementations: SimulatedHypervisor (the embedded default) and XenHypervisor (FFI to the real
+// libraries, see issue 8). Every call names the domain it acts on; every failure is a TsxError.
+
+export type GuestType = 'pv' | 'pvh' | 'hvm';
+
+export type ShutdownReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watchdog' | 'soft_reset';
+
+export interface DomainCreateSpec {
+  /** Domain handle: the VM's UUID (canonical 8-4-4-4-12 form). */
+  readonly uuid: string;
+  readonly type: GuestType;
+  readonly maxVcpus: number;
+  readonly ssidref?: number;
+  readonly maxGrantFrames?: number;
+  readonly maxMaptrackFrames?: number;
+  readonly maxEvtchnPort?: number;
+}
+
+export interface BuildSpec {
+  readonly type: GuestType;
+  readonly kernel?: string;
+  readonly ramdisk?: string;
+  readonly cmdline?: string;
+  /** Memory the guest starts with, KiB. */
+  readonly memoryKiB: number;
+  /** Static maximum, KiB. */
+  readonly maxMemoryKiB: number;
+  readonly vcpus: number;
+  readonly storeEvtchn: number;
+  readonly consoleEvtchn: number;
+}
+
+export interface BuildResult {
+  /** Guest frame of the xenstore ring page, handed to INTRODUCE. */
+  readonly storeGfn: bigint;
+  readonly consoleGfn: bigint;
+  /** Guest ABI reported by the image (e.g. `x86_64-abi`), when known. */
+  readonly protocol?: string;
+}
+
+export interface DomainInfo {
+  readonly domid: number;
+  readonly uuid: string;
+  readonly paused: boolean;
+  readonly running: boolean;
+  readonly blocked: boolean;
+  readonly dying: boolean;
+  readonly crashed: boolean;
+  readonly shutdown: boolean;
+  readonly shutdownReason?: ShutdownReason;
+  readonly memoryKiB: number;
+  readonly maxMemoryKiB: number;
+  readonly onlineVcpus: number;
+  readonly maxVcpuId: number;
+  readonly cpuTimeNs: bigint;
+}
+
+export interface HostInfo {
+  readonly hypervisor: 'simulated' | 'xen';
+  readonly version: string;
+  readonly nrCpus: number;
+  readonly totalMemoryKiB: number;
+  readonly freeMemoryKiB: number;
+}
+
+export type DomainStateChange =
+  | { type: 'created'; info: DomainInfo }
+  | { type: 'changed'; info: DomainInfo }
+  | { type: 'destroyed'; domid: number };
+
+export interface Hypervisor {
+  readonly kind: 'simulated' | 'xen';
+  hostInfo(): Promise<HostInfo>;
+  /** Creates a paused, empty domain and answers its domid. */
+  createDomain(spec: DomainCreateSpec): Promise<number>;
+  setMaxVcpus(domid: number, vcpus: number): Promise<void>;
+  setMaxMemory(domid: number, kib: number): Promise<void>;
+  setMemoryTarget(domid: number, kib: number): Promise<void>;
+  setOnlineVcpus(domid: number, vcpus: number): Promise<void>;
+  /** Allocates an unbound event channel in `domid` for `remoteDomid` (dom0) and answers its port. */
+  allocUnboundEvtchn(domid: number, remoteDomid: number): Promise<number>;
+  /** Loads the kernel and builds the guest's memory image. */
+  build(domid: number, spec: BuildSpec): Promise<BuildResult>;
+  pause(domid: number): Promise<void>;
+  unpause(domid: number): Promise<void>;
+  /** Asks the hypervisor to shut the domain down with a reason (what the guest's hypercall does). */
+  shutdown(domid: number, reason: ShutdownReason): Promise<void>;
+  destroy(domid: number): Promise<void>;
+  getInfo(domid: number): Promise<DomainInfo | undefined>;
+  list(): Promise<DomainInfo[]>;
+  /** Domain appearance, state changes and disappearance. Answers an unsubscribe function. */
+  onStateChange(listener: (change: DomainStateChange) => void): () => void;
+  close(): Promise<void>;
+}

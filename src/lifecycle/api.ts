@@ -1,0 +1,183 @@
+// The one internal API every front end (HTTP routes, the websocket, the CLI through HTTP) calls.
+// Method names mirror the OpenAPI operationIds. No front end holds logic of its own.
+
+import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
+import type { HostInfo } from '../hypervisor/types.js';
+
+/** Explicit domain states; each operation declares the states it is allowed in. */
+export type DomainState =
+  | 'defined' // managed, not running
+  | 'creating'
+  | 'paused'
+  | 'running'
+  | 'shutting-down'
+  | 'shutdown'
+  | 'crashed'
+  | 'dying'
+  | 'destroyed'
+  | 'quarantined'; // found on restart and not understood: reported, never touched
+
+export type DeviceState =
+  | 'writing'
+  | 'initialising'
+  | 'init-wait'
+  | 'hotplug'
+  | 'connected'
+  | 'closing'
+  | 'closed'
+  | 'error';
+
+export interface DeviceView {
+  readonly uuid: string;
+  readonly class: DeviceClass;
+  readonly devid: number;
+  readonly state: DeviceState;
+  readonly backendDomid: number;
+  readonly frontendPath: string;
+  readonly backendPath: string;
+  readonly config: DeviceEntry['config'];
+  readonly error?: { code: string; message: string };
+}
+
+export type TaskState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface TaskView {
+  readonly id: string;
+  /** operationId of what runs, e.g. createDomain, destroyDomain, attachDevice. */
+  readonly operation: string;
+  readonly domainUuid?: string;
+  readonly state: TaskState;
+  /** What the task is doing or waiting for now, as a noun phrase. */
+  readonly step: string;
+  /** 0..1 */
+  readonly progress: number;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly error?: { code: string; message: string };
+}
+
+export interface DomainView {
+  readonly domid?: number;
+  readonly name: string;
+  readonly uuid: string;
+  readonly state: DomainState;
+  /** Why the domain is in its state when that is not obvious (quarantine, crash, partial destroy). */
+  readonly reason?: string;
+  readonly shutdownReason?: string;
+  readonly managed: boolean;
+  readonly autostart: boolean;
+  readonly config: XendConfig;
+  readonly devices: DeviceView[];
+  /** Operations in flight on this domain. */
+  readonly operations: TaskView[];
+}
+
+export interface TsxEvent {
+  /** Monotonically increasing across the daemon's life. */
+  readonly seq: number;
+  readonly time: string;
+  /** Dotted name, e.g. domain.created, device.connected, create.step, xenstore.down. */
+  readonly type: string;
+  readonly domid?: number;
+  readonly uuid?: string;
+  readonly name?: string;
+  readonly devClass?: DeviceClass;
+  readonly devid?: number;
+  readonly step?: string;
+  readonly outcome?: 'started' | 'ok' | 'failed';
+  readonly taskId?: string;
+  readonly data?: Record<string, unknown>;
+}
+
+/** A long operation: its task view at once, its result when it ends. */
+export interface Operation<T> {
+  readonly task: TaskView;
+  readonly done: Promise<T>;
+}
+
+export interface CreateOptions {
+  /** Leave the domain paused after its devices are up (xm create -p). */
+  paused?: boolean;
+  /** Persist the config as a managed domain. */
+  managed?: boolean;
+  requestId?: string;
+}
+
+export interface DestroyReport {
+  readonly uuid: string;
+  readonly domid?: number;
+  /** Paths or resources that could not be removed; non-empty means the destroy was partial. */
+  readonly leftovers: string[];
+}
+
+export type ShutdownMode = 'poweroff' | 'reboot' | 'suspend' | 'halt';
+
+export interface HealthView {
+  readonly status: 'ok' | 'degraded';
+  readonly xenstore: 'up' | 'down';
+  readonly hypervisor: 'simulated' | 'xen';
+  readonly domains: number;
+  readonly seq: number;
+}
+
+export interface EventSubscription {
+  close(): void;
+}
+
+export interface EventFeed {
+  readonly currentSeq: number;
+  /** Events after `since` still held in the ring, or 'resync-required' when some were dropped. */
+  replay(since: number): TsxEvent[] | 'resync-required';
+  subscribe(listener: (event: TsxEvent) => void): EventSubscription;
+}
+
+/** Where managed configs persist (the daemon's state directory; memory in tests). */
+export interface ConfigStore {
+  save(record: StoredDomain): Promise<void>;
+  remove(uuid: string): Promise<void>;
+  /** Every stored record; unreadable ones are answered as errors, never thrown. */
+  loadAll(): Promise<(StoredDomain | { uuid: string; error: Error })[]>;
+}
+
+export interface StoredDomain {
+  readonly config: XendConfig;
+  readonly managed: boolean;
+  readonly autostart: boolean;
+  readonly autostartOrder: number;
+  /** The domid the domain last ran as, used to re-adopt it after a restart. */
+  readonly domid?: number;
+}
+
+export interface Orchestrator {
+  readonly events: EventFeed;
+  /** Rebuilds the view from the config store and xenstore; idempotent. */
+  start(): Promise<void>;
+  /** Finishes or rolls back what is in flight, then closes watches. */
+  stop(): Promise<void>;
+  health(): HealthView;
+  hostInfo(): Promise<HostInfo>;
+
+  listDomains(): { seq: number; domains: DomainView[] };
+  /** ref: domid, name or uuid. */
+  getDomain(ref: string): DomainView;
+  createDomain(config: XendConfig, options?: CreateOptions): Operation<DomainView>;
+  destroyDomain(ref: string, options?: { force?: boolean }): Operation<DestroyReport>;
+  pauseDomain(ref: string): Promise<DomainView>;
+  unpauseDomain(ref: string): Promise<DomainView>;
+  shutdownDomain(ref: string, mode: ShutdownMode): Operation<DomainView>;
+  setMemory(ref: string, mib: number): Promise<DomainView>;
+  setVcpus(ref: string, vcpus: number): Promise<DomainView>;
+
+  /** Managed (persistent) domains: stored in the config store, started on demand or at boot. */
+  defineDomain(config: XendConfig, options?: { autostart?: boolean; autostartOrder?: number }): Promise<DomainView>;
+  undefineDomain(ref: string): Promise<void>;
+  startDomain(ref: string, options?: CreateOptions): Operation<DomainView>;
+
+  listDevices(ref: string): DeviceView[];
+  attachDevice(ref: string, device: DeviceEntry, uuid?: string): Operation<DeviceView>;
+  detachDevice(ref: string, devClass: DeviceClass, devid: number, options?: { force?: boolean }): Operation<void>;
+
+  getTask(id: string): TaskView;
+  listTasks(): TaskView[];
+  cancelTask(id: string): TaskView;
+}
