@@ -58,12 +58,9 @@ export class TsxError extends Error {
 
 /** True for any error carrying a stable TSX_ERR_* code (TsxError or the config layer's own). */
 export function hasTsxCode(err: unknown): err is Error & { code: string; statusCode: number } {
-  return (
-    err instanceof Error &&
-    typeof (err as { code?: unknown }).code === 'string' &&
-    (err as { code: string }).code.startsWith('TSX_ERR_') &&
-    typeof (err as { statusCode?: unknown }).statusCode === 'number'
-  );
+  if (!(err instanceof Error)) return false;
+  const { code, statusCode } = err as { code?: unknown; statusCode?: unknown };
+  return typeof code === 'string' && code.startsWith('TSX_ERR_') && typeof statusCode === 'number';
 }
 
 export function isError(err: unknown, spec: ErrorSpec): boolean {

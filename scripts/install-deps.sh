@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs, as root, the Debian packages the test suite uses: the real xenstore daemons and
+# clients, Xen's libraries and headers, the hotplug scripts, a C compiler for the test stubs,
+# and the networking tools the vif-bridge test needs. Idempotent; a no-op when all are present.
+set -euo pipefail
+pkgs=(xen-utils-4.17 xen-utils-common xenstore-utils python3-pyxs libxenmisc4.17 libxen-dev
+      gcc libc6-dev make iproute2 util-linux systemd kmod procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run this script as root to install them" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,52 @@
+// What the domain lifecycle asks of the devices layer. The devices layer owns every frontend and
+// backend node, hotplug scripts and backend daemons; the lifecycle owns the domain and the order.
+
+import type { DeviceClass, DeviceEntry } from '../config/model.js';
+import type { DeviceView } from '../lifecycle/api.js';
+import type { UndoJournal } from '../util/journal.js';
+import type { XenstoreClient } from '../xenstore/types.js';
+
+/** A device event for the event stream (the lifecycle adds seq and domain identity). */
+export interface DeviceEvent {
+  readonly type: string; // device.writing, device.hotplug, device.connected, device.failed, device.closed, backend.exited ...
+  readonly devClass: DeviceClass;
+  readonly devid: number;
+  readonly step?: string;
+  readonly outcome?: 'started' | 'ok' | 'failed';
+  readonly data?: Record<string, unknown>;
+}
+
+export interface DomainDeviceContext {
+  readonly xs: XenstoreClient;
+  readonly domid: number;
+  readonly uuid: string;
+  readonly name: string;
+  /** Guest ABI (e.g. x86_64-abi) when the build reported it. */
+  readonly protocol?: string;
+  readonly signal: AbortSignal;
+  /** Absolute deadline (ms since epoch) shared by every wait of this operation. */
+  readonly deadline: number;
+  emit(event: DeviceEvent): void;
+}
+
+export interface PlannedDevice {
+  readonly uuid: string;
+  readonly entry: DeviceEntry;
+}
+
+export interface DeviceManager {
+  /**
+   * Phase 1 of a create: writes every device's frontend and backend nodes (small transactions),
+   * in the given order, registering each inverse in the journal. Spawns nothing, runs no script.
+   */
+  writeDevices(ctx: DomainDeviceContext, devices: readonly PlannedDevice[], journal: UndoJournal): Promise<DeviceView[]>;
+  /**
+   * Phase 2: only after every node exists with its final permissions, starts backend daemons and
+   * runs hotplug scripts, then waits (watch-driven) until each device is up or fails typed.
+   */
+  activateDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], journal: UndoJournal): Promise<DeviceView[]>;
+  /** Orderly teardown: Closing → Closed (deadline) → hotplug remove → delete nodes. */
+  destroyDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], options: { force: boolean }): Promise<{ leftovers: string[] }>;
+  /** Reads back the devices found in xenstore for a domain (restart reconcile). */
+  readDevices(xs: XenstoreClient, domid: number): Promise<DeviceView[]>;
+}
