@@ -1,0 +1,101 @@
+// Builds one fastify instance serving the whole API over one listener. The daemon builds one per
+// listener (a Unix socket needs no token, a TCP one does) around the same orchestrator, metrics
+// and config input, so every listener answers identically.
+
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { Logger } from 'pino';
+import type { Orchestrator } from '../lifecycle/api.js';
+import type { TokenAuth } from './auth.js';
+import type { ConfigInput } from './config-input.js';
+import { E_ROUTE_NOT_FOUND } from './errors.js';
+import { registerEventStream } from './event-stream.js';
+import { toErrorBody } from './http-errors.js';
+import type { Metrics } from './metrics.js';
+import { registerDeviceRoutes } from './routes/devices.js';
+import { registerDomainRoutes } from './routes/domains.js';
+import { registerHostRoutes } from './routes/host.js';
+import { registerTaskRoutes } from './routes/tasks.js';
+import { TsxError } from '../errors.js';
+
+export interface AppOptions {
+  readonly orchestrator: Orchestrator;
+  readonly config: ConfigInput;
+  readonly metrics: Metrics;
+  readonly version: string;
+  /** Without a logger the app logs nothing (OpenAPI generation, some tests). */
+  readonly logger?: Logger;
+  /** When set, every request (websocket upgrades included) needs one of its tokens. */
+  readonly auth?: TokenAuth;
+  /** Unsent bytes after which an event subscriber is dropped. */
+  readonly maxEventBufferBytes?: number;
+  readonly bodyLimit?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Long params must reach checkRef (400 TSX_ERR_BAD_REF), not the router's own 414 shape.
+    routerOptions: { maxParamLength: 1024 },
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+  }) as unknown as FastifyInstance;
+
+  // Config text arrives as a string; the config layer parses it (with file:line:col errors).
+  app.addContentTypeParser('application/x-sxp', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'tsxend API',
+        version: options.version,
+        description: 'The HTTP API of tsxend, a Xen domain-creation orchestrator. Errors use the body {statusCode, code, error, message, cause}; codes are listed in docs/errors.md.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Required on TCP listeners' } } },
+      security: [{ bearer: [] }],
+      tags: [{ name: 'domains' }, { name: 'devices' }, { name: 'tasks' }, { name: 'host' }, { name: 'events' }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    options.auth?.check(request.headers.authorization);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    options.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const body = toErrorBody(err);
+    options.metrics.errors.inc({ code: body.code });
+    if (body.statusCode >= 500) request.log.error({ err, code: body.code }, body.message);
+    else request.log.info({ code: body.code, status: body.statusCode }, body.message);
+    return reply.code(body.statusCode).type('application/json').send(body);
+  });
+  app.setNotFoundHandler(async (request) => {
+    throw new TsxError(E_ROUTE_NOT_FOUND, `no route for ${request.method} ${request.url.split('?')[0] ?? ''}`);
+  });
+
+  const deps = { orchestrator: options.orchestrator, config: options.config, metrics: options.metrics };
+  registerDomainRoutes(app, deps);
+  registerDeviceRoutes(app, deps);
+  registerTaskRoutes(app, options.orchestrator);
+  registerHostRoutes(app, options.orchestrator, options.metrics, options.version);
+  registerEventStream(app, options.orchestrator, options.metrics, { maxBufferedBytes: options.maxEventBufferBytes ?? 1024 * 1024 });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,54 @@
+// What leaves the daemon: views with secrets masked, and the wait/202 pattern of long operations.
+
+import type { FastifyReply } from 'fastify';
+import type { DeviceView, DomainView, Operation } from '../lifecycle/api.js';
+import type { Metrics } from './metrics.js';
+
+export const REDACTED = '********';
+const SECRET_KEYS = new Set(['vncpasswd', 'password', 'passwd', 'token']);
+
+function maskConfig<T>(config: T): T {
+  if (config === null || typeof config !== 'object') return config;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(config as Record<string, unknown>)) {
+    if (SECRET_KEYS.has(k) && typeof v === 'string' && v !== '') {
+      copy ??= { ...(config as Record<string, unknown>) };
+      copy[k] = REDACTED;
+    }
+  }
+  return (copy ?? config) as T;
+}
+
+export function presentDevice(d: DeviceView): DeviceView {
+  return { ...d, config: maskConfig(d.config) };
+}
+
+export function presentDomain(d: DomainView): DomainView {
+  const devices: Record<string, unknown> = {};
+  for (const [uuid, entry] of Object.entries(d.config.devices)) devices[uuid] = { ...entry, config: maskConfig(entry.config) };
+  return { ...d, config: { ...d.config, devices: devices as DomainView['config']['devices'] }, devices: d.devices.map(presentDevice) };
+}
+
+/**
+ * Answers a long operation: with `wait` it awaits the result (status `done`), otherwise 202 with
+ * the task and a Location to poll. The completion is always observed, so a failure after a 202
+ * is never an unhandled rejection (it is in the task and on the event stream).
+ */
+export async function answerOperation<T, R>(
+  reply: FastifyReply,
+  metrics: Metrics,
+  op: Operation<T>,
+  wait: boolean | undefined,
+  done: { status: number; map: (value: T) => R; location?: (value: T) => string },
+): Promise<R | { task: Operation<T>['task']; uuid?: string }> {
+  metrics.track(op.task.operation, op.done);
+  if (wait === false) {
+    op.done.catch(() => undefined);
+    void reply.code(202).header('location', `/v1/tasks/${op.task.id}`);
+    return op.task.domainUuid === undefined ? { task: op.task } : { task: op.task, uuid: op.task.domainUuid };
+  }
+  const value = await op.done;
+  void reply.code(done.status);
+  if (done.location) void reply.header('location', done.location(value));
+  return done.map(value);
+}

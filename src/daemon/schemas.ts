@@ -1,0 +1,171 @@
+// The TypeBox schemas of the HTTP API. The same objects validate requests, serialise replies
+// and, through @fastify/swagger, become docs/openapi.json: there is no second copy to drift.
+
+import { Type, type TSchema } from 'typebox';
+
+/** A string enum rendered as one `enum` (TypeBox unions of literals read badly in OpenAPI). */
+export function stringEnum<T extends string>(values: readonly T[], description?: string) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description === undefined ? {} : { description }) });
+}
+
+export const deviceClass = stringEnum(['vbd', 'vif', 'vfb', 'vkbd', 'vtpm', 'console']);
+
+const domainState = stringEnum(['defined', 'creating', 'paused', 'running', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed', 'quarantined']);
+
+const deviceState = stringEnum(['writing', 'initialising', 'init-wait', 'hotplug', 'connected', 'closing', 'closed', 'error']);
+
+const codeMessage = Type.Object({ code: Type.String(), message: Type.String() });
+
+/** A domain's or device's config as the normalised model (see docs/config.md); secrets redacted. */
+export const configModel = Type.Object({}, { additionalProperties: true, description: 'The normalised XendConfig model' });
+
+export const deviceView = Type.Object(
+  {
+    uuid: Type.String(),
+    class: deviceClass,
+    devid: Type.Integer(),
+    state: deviceState,
+    backendDomid: Type.Integer(),
+    frontendPath: Type.String(),
+    backendPath: Type.String(),
+    config: Type.Object({}, { additionalProperties: true }),
+    error: Type.Optional(codeMessage),
+  },
+  { title: 'DeviceView' },
+);
+
+export const taskView = Type.Object(
+  {
+    id: Type.String(),
+    operation: Type.String(),
+    domainUuid: Type.Optional(Type.String()),
+    state: stringEnum(['running', 'succeeded', 'failed', 'cancelled']),
+    step: Type.String(),
+    progress: Type.Number({ minimum: 0, maximum: 1 }),
+    startedAt: Type.String(),
+    endedAt: Type.Optional(Type.String()),
+    error: Type.Optional(codeMessage),
+  },
+  { title: 'TaskView' },
+);
+
+export const domainView = Type.Object(
+  {
+    domid: Type.Optional(Type.Integer()),
+    name: Type.String(),
+    uuid: Type.String(),
+    state: domainState,
+    reason: Type.Optional(Type.String()),
+    shutdownReason: Type.Optional(Type.String()),
+    managed: Type.Boolean(),
+    autostart: Type.Boolean(),
+    config: configModel,
+    devices: Type.Array(deviceView),
+    operations: Type.Array(taskView),
+  },
+  { title: 'DomainView' },
+);
+
+export const domainList = Type.Object(
+  {
+    seq: Type.Integer({ description: 'The event seq this list is current to: subscribe with ?since=seq to miss nothing' }),
+    domains: Type.Array(domainView),
+  },
+  { title: 'DomainList' },
+);
+
+export const taskAccepted = Type.Object(
+  {
+    task: taskView,
+    uuid: Type.Optional(Type.String({ description: 'The domain the task acts on' })),
+  },
+  { title: 'TaskAccepted' },
+);
+
+export const destroyReport = Type.Object(
+  { uuid: Type.String(), domid: Type.Optional(Type.Integer()), leftovers: Type.Array(Type.String()) },
+  { title: 'DestroyReport' },
+);
+
+export const hostInfo = Type.Object(
+  {
+    hypervisor: stringEnum(['simulated', 'xen']),
+    version: Type.String(),
+    nrCpus: Type.Integer(),
+    totalMemoryKiB: Type.Integer(),
+    freeMemoryKiB: Type.Integer(),
+    tsxendVersion: Type.String(),
+    nodeVersion: Type.String(),
+  },
+  { title: 'HostInfo' },
+);
+
+export const health = Type.Object(
+  {
+    status: stringEnum(['ok', 'degraded']),
+    xenstore: stringEnum(['up', 'down']),
+    hypervisor: stringEnum(['simulated', 'xen']),
+    domains: Type.Integer(),
+    seq: Type.Integer(),
+  },
+  { title: 'Health' },
+);
+
+export const errorBody = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String({ pattern: '^TSX_ERR_[A-Z0-9_]+$' }),
+    error: Type.String(),
+    message: Type.String(),
+    cause: Type.Optional(Type.Array(Type.Object({ code: Type.Optional(Type.String()), message: Type.String() }))),
+    details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    problems: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
+  },
+  { title: 'Error' },
+);
+
+export const refParams = Type.Object({ ref: Type.String({ description: 'domid, name or uuid' }) });
+export const deviceParams = Type.Object({
+  ref: Type.String({ description: 'domid, name or uuid' }),
+  class: deviceClass,
+  devid: Type.Integer({ minimum: 0 }),
+});
+export const taskParams = Type.Object({ id: Type.String() });
+
+export const waitQuery = Type.Object({
+  wait: Type.Optional(Type.Boolean({ default: true, description: 'false: answer 202 with a task at once' })),
+});
+export const createQuery = Type.Object({
+  wait: Type.Optional(Type.Boolean({ default: true, description: 'false: answer 202 with a task at once' })),
+  paused: Type.Optional(Type.Boolean({ description: 'leave the domain paused once its devices are up (xm create -p)' })),
+  managed: Type.Optional(Type.Boolean({ description: 'persist the config as a managed domain' })),
+});
+export const forceQuery = Type.Object({
+  wait: Type.Optional(Type.Boolean({ default: true })),
+  force: Type.Optional(Type.Boolean({ description: 'do not wait for the guest to release the device' })),
+});
+
+export const shutdownBody = Type.Object(
+  { mode: Type.Optional(stringEnum(['poweroff', 'reboot', 'suspend', 'halt'])) },
+  { additionalProperties: false },
+);
+export const memoryBody = Type.Object({ mib: Type.Integer({ minimum: 1, description: 'target memory, MiB' }) }, { additionalProperties: false });
+export const vcpusBody = Type.Object({ vcpus: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+
+/** A device to hot-attach: its class and its config in the model (xl-style spec strings allowed). */
+export const attachBody = Type.Object(
+  {
+    class: deviceClass,
+    spec: Type.Optional(Type.String({ description: "xl-style device string, e.g. 'phy:/dev/vg/d,xvdb,w'" })),
+    config: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'the device config in the model' })),
+  },
+  { additionalProperties: false },
+);
+
+/** The error replies every route may give, keyed by status. */
+export function errorReplies(...statuses: number[]): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {};
+  // Any layer may refuse a request as unprocessable (422), and any wait may time out (504).
+  for (const s of [...statuses, 401, 422, 500, 503, 504]) out[s] = errorBody;
+  return out;
+}
