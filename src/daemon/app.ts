@@ -33,6 +33,8 @@ export interface AppOptions {
   /** Unsent bytes after which an event subscriber is dropped. */
   readonly maxEventBufferBytes?: number;
   readonly bodyLimit?: number;
+  /** Serve HTTPS (TCP listeners with --tls-cert/--tls-key). */
+  readonly https?: { cert: Buffer; key: Buffer };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -40,6 +42,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.https ? { https: options.https } : {}),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Long params must reach checkRef (400 TSX_ERR_BAD_REF), not the router's own 414 shape.
     routerOptions: { maxParamLength: 1024 },

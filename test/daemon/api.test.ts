@@ -219,7 +219,7 @@ describe('host, health and metrics', () => {
   it('serves the OpenAPI document and the docs UI', async () => {
     h = await harness();
     const doc = await h.app.inject({ method: 'GET', url: '/openapi.json' });
-    expect((doc.json() as { paths: Record<string, unknown> }).paths).toHaveProperty('/v1/domains/{ref}');
+    expect(doc.json<{ paths: Record<string, unknown> }>().paths).toHaveProperty('/v1/domains/{ref}');
     const ui = await h.app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('swagger');

@@ -1,0 +1,36 @@
+import { clientCommand, output } from '../daemon-cli.js';
+
+interface Host {
+  hypervisor: string;
+  version: string;
+  nrCpus: number;
+  totalMemoryKiB: number;
+  freeMemoryKiB: number;
+  tsxendVersion: string;
+  nodeVersion: string;
+}
+
+export const command = clientCommand({
+  summary: 'host information (like xm info)',
+  usage: 'info [--json]',
+  positionals: 0,
+  async run({ client, json }, io) {
+    const api = client();
+    const [host, health] = await Promise.all([api.get<Host>('/v1/host'), api.get<Record<string, unknown>>('/v1/health').catch(() => undefined)]);
+    output(io, json, { ...host, ...(health ? { health } : {}) }, () =>
+      [
+        ['hypervisor', host.hypervisor],
+        ['xen_version', host.version],
+        ['nr_cpus', host.nrCpus],
+        ['total_memory', `${Math.floor(host.totalMemoryKiB / 1024)} MiB`],
+        ['free_memory', `${Math.floor(host.freeMemoryKiB / 1024)} MiB`],
+        ['tsxend_version', host.tsxendVersion],
+        ['node_version', host.nodeVersion],
+        ...(health ? [['xenstore', String(health.xenstore)], ['domains', String(health.domains)], ['event_seq', String(health.seq)]] : []),
+      ]
+        .map(([k, v]) => `${String(k).padEnd(16)}: ${String(v)}\n`)
+        .join(''),
+    );
+    return 0;
+  },
+});

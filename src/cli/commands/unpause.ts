@@ -1,0 +1,13 @@
+import type { DomainView } from '../../lifecycle/api.js';
+import { clientCommand, enc, output } from '../daemon-cli.js';
+
+export const command = clientCommand({
+  summary: 'unpause a domain',
+  usage: 'unpause DOMAIN',
+  positionals: 1,
+  async run({ positionals, client, json }, io) {
+    const d = (await client().request<DomainView>('POST', `/v1/domains/${enc(positionals[0] as string)}/unpause`)).body;
+    output(io, json, d, () => `${d.name}: ${d.state}\n`);
+    return 0;
+  },
+});

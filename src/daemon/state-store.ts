@@ -1,0 +1,108 @@
+// The file-backed ConfigStore: one JSON file per managed domain under <state>/domains/<uuid>.json.
+// Writes are atomic and durable: write a temp file, fsync it, rename it over the old one, fsync
+// the directory. A crash leaves the old record or the new one, never a torn file. Files that do
+// not parse, or whose uuid does not match their name (xend's rule), are reported, not thrown.
+
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ConfigStore, StoredDomain } from '../lifecycle/api.js';
+import { TsxError } from '../errors.js';
+import { E_STATE_DIR } from './errors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const FORMAT = 1;
+
+async function fsyncPath(path: string, flags: string): Promise<void> {
+  const fh = await open(path, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `data` to `path` atomically and durably. */
+export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+  const dir = join(path, '..');
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const fh = await open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(data, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncPath(dir, 'r');
+}
+
+export class FileConfigStore implements ConfigStore {
+  readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, 'domains');
+  }
+
+  async init(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      // Leftover temp files are from a write that never got renamed: the old record stands.
+      for (const name of await readdir(this.dir)) if (name.includes('.tmp-')) await rm(join(this.dir, name), { force: true });
+    } catch (err) {
+      throw new TsxError(E_STATE_DIR, `cannot prepare state directory ${this.dir}`, { cause: err });
+    }
+  }
+
+  #file(uuid: string): string {
+    if (!UUID.test(uuid)) throw new TsxError(E_STATE_DIR, `refusing to store a record under a non-uuid name ${JSON.stringify(uuid)}`);
+    return join(this.dir, `${uuid}.json`);
+  }
+
+  async save(record: StoredDomain): Promise<void> {
+    try {
+      await writeFileAtomic(this.#file(record.config.uuid), JSON.stringify({ format: FORMAT, ...record }, null, 2) + '\n');
+    } catch (err) {
+      if (err instanceof TsxError) throw err;
+      throw new TsxError(E_STATE_DIR, `cannot save domain ${record.config.uuid}`, { cause: err });
+    }
+  }
+
+  async remove(uuid: string): Promise<void> {
+    try {
+      await rm(this.#file(uuid), { force: true });
+      await fsyncPath(this.dir, 'r');
+    } catch (err) {
+      if (err instanceof TsxError) throw err;
+      throw new TsxError(E_STATE_DIR, `cannot remove domain ${uuid}`, { cause: err });
+    }
+  }
+
+  async loadAll(): Promise<(StoredDomain | { uuid: string; error: Error })[]> {
+    const out: (StoredDomain | { uuid: string; error: Error })[] = [];
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter((n) => n.endsWith('.json')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new TsxError(E_STATE_DIR, `cannot read ${this.dir}`, { cause: err });
+    }
+    for (const name of names) {
+      const uuid = name.slice(0, -5);
+      try {
+        const rec = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as StoredDomain & { format?: number };
+        if (rec.format !== FORMAT) throw new Error(`unknown record format ${String(rec.format)}`);
+        if (rec.config?.uuid !== uuid) throw new Error(`record uuid ${String(rec.config?.uuid)} does not match its file name`);
+        const { format: _f, ...stored } = rec;
+        out.push(stored);
+      } catch (err) {
+        out.push({ uuid, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+    return out;
+  }
+}
