@@ -7,6 +7,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
 import WebSocket from 'ws';
+import type { TsxEvent } from '../lifecycle/api.js';
 
 export type Endpoint = { kind: 'unix'; path: string } | { kind: 'http' | 'https'; url: URL };
 
@@ -143,8 +144,11 @@ export class ApiClient {
     return (await this.request<T>('GET', path)).body;
   }
 
-  /** Opens the event stream; resolves once the socket is open. */
-  openEvents(query: Record<string, string | number | undefined>): Promise<WebSocket> {
+  /**
+   * Opens the event stream; resolves once the socket is open. The message listener is attached
+   * before the handshake completes: replayed events may arrive in the same read as the upgrade.
+   */
+  openEvents(query: Record<string, string | number | undefined>, onEvent?: (event: TsxEvent) => void): Promise<WebSocket> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
     const path = `/v1/events${qs.size > 0 ? `?${qs.toString()}` : ''}`;
@@ -155,6 +159,7 @@ export class ApiClient {
       ...(this.#ca ? { ca: this.#ca } : {}),
       maxPayload: 64 * 1024 * 1024,
     });
+    if (onEvent) ws.on('message', (data: Buffer) => onEvent(JSON.parse(data.toString('utf8')) as TsxEvent));
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
       ws.once('unexpected-response', (_req, res) => {

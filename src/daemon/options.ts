@@ -113,7 +113,7 @@ export function parseListen(spec: string): ListenTarget {
   if (m) {
     const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
     const port = Number(m[2]);
-    if (port < 1 || port > 65535) throw bad(`--listen ${spec}: port out of range`);
+    if (port > 65535) throw bad(`--listen ${spec}: port out of range`);
     return { kind: 'tcp', host, port };
   }
   throw bad(`--listen ${spec}: expected unix:PATH or tcp:HOST:PORT`);

@@ -1,0 +1,65 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveServeOptions } from '../../src/daemon/options.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsxend-opts-'));
+const base = { HOME: dir };
+
+function file(text: string): string {
+  const p = join(dir, `c${Math.random().toString(36).slice(2)}.conf`);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('serve options', () => {
+  it('defaults to the embedded xenstore and one Unix socket under the runtime dir of the state dir', () => {
+    const o = resolveServeOptions(['--state-dir', '/tmp/x'], { HOME: dir });
+    expect(o.xenstore).toEqual({ kind: 'embedded' });
+    if (process.getuid?.() === 0) expect(o.listen).toEqual([{ kind: 'unix', path: '/run/tsxend/tsxend.sock' }]);
+    else expect(o.listen).toEqual([{ kind: 'unix', path: '/tmp/x/run/tsxend.sock' }]);
+  });
+
+  it("uses systemd's StateDirectory and RuntimeDirectory when set", () => {
+    const o = resolveServeOptions([], { HOME: dir, STATE_DIRECTORY: '/var/lib/tsxend', RUNTIME_DIRECTORY: '/run/tsxend' });
+    expect(o.stateDir).toBe('/var/lib/tsxend');
+    expect(o.listen).toEqual([{ kind: 'unix', path: '/run/tsxend/tsxend.sock' }]);
+  });
+
+  it('reads a config file with one key per flag; the environment beats it and flags beat both', () => {
+    const cfg = file('# tsxend\nxenstore = socket:/run/xenstored/socket\nlog-level = debug\nlisten = unix:/tmp/a.sock\nlisten = unix:/tmp/b.sock\nstate-dir = /srv/file\n');
+    const o = resolveServeOptions(['--config', cfg, '--state-dir', '/srv/flag'], { HOME: dir, TSXEND_LOG_LEVEL: 'warn', TSXEND_STATE_DIR: '/srv/env' });
+    expect(o.xenstore).toEqual({ kind: 'socket', path: '/run/xenstored/socket' });
+    expect(o.logLevel).toBe('warn');
+    expect(o.stateDir).toBe('/srv/flag');
+    expect(o.listen.map((l) => (l.kind === 'unix' ? l.path : ''))).toEqual(['/tmp/a.sock', '/tmp/b.sock']);
+    expect(o.configFile).toBe(cfg);
+  });
+
+  it('takes several --listen flags and TSXEND_LISTEN as a comma list', () => {
+    const tok = file('0123456789abcdef0123\n');
+    const o = resolveServeOptions(['--listen', 'unix:/tmp/s.sock', '--listen=tcp:127.0.0.1:8443', '--token-file', tok], { HOME: dir });
+    expect(o.listen).toEqual([{ kind: 'unix', path: '/tmp/s.sock' }, { kind: 'tcp', host: '127.0.0.1', port: 8443 }]);
+    const e = resolveServeOptions([], { HOME: dir, TSXEND_LISTEN: 'unix:/tmp/1.sock, unix:/tmp/2.sock' });
+    expect(e.listen).toHaveLength(2);
+  });
+
+  it('refuses TCP without a token file, off-loopback TCP without TLS, and half a TLS pair', () => {
+    expect(() => resolveServeOptions(['--listen', 'tcp:127.0.0.1:8443'], base)).toThrow(/needs --token-file/);
+    const tok = file('0123456789abcdef0123\n');
+    expect(() => resolveServeOptions(['--listen', 'tcp:0.0.0.0:8443', '--token-file', tok], base)).toThrow(/needs --tls-cert/);
+    expect(() => resolveServeOptions(['--tls-cert', '/x'], base)).toThrow(/go together/);
+  });
+
+  it('names the file, line and key of a bad config file line', () => {
+    const cfg = file('log-level = info\nlisten-on = unix:/x\n');
+    expect(() => resolveServeOptions(['--config', cfg], { HOME: dir })).toThrow(`${cfg}:2:1: unknown key 'listen-on'`);
+  });
+
+  it('rejects unknown flags, bad listen specs and bad xenstore specs with TSX_ERR_SERVE_OPTIONS', () => {
+    for (const argv of [['--bogus', '1'], ['--listen', 'udp:1'], ['--listen', 'unix:relative'], ['--xenstore', 'tcp:1'], ['--log-level', 'loud']]) {
+      expect(() => resolveServeOptions(argv, { HOME: dir }), argv.join(' ')).toThrow(expect.objectContaining({ code: 'TSX_ERR_SERVE_OPTIONS' }) as Error);
+    }
+  });
+});
