@@ -1,7 +1,8 @@
 // What leaves the daemon: views with secrets masked, and the wait/202 pattern of long operations.
 
 import type { FastifyReply } from 'fastify';
-import type { DeviceView, DomainView, Operation } from '../lifecycle/api.js';
+import { definedErrors } from '../errors.js';
+import type { DeviceView, DomainView, Operation, TaskView } from '../lifecycle/api.js';
 import type { Metrics } from './metrics.js';
 
 export const REDACTED = '********';
@@ -23,10 +24,17 @@ export function presentDevice(d: DeviceView): DeviceView {
   return { ...d, config: maskConfig(d.config) };
 }
 
+/** A task whose error carries the HTTP status of its code, so clients can tell 409 from 422. */
+export function presentTask(t: TaskView): TaskView {
+  if (!t.error || (t.error as { statusCode?: number }).statusCode !== undefined) return t;
+  const spec = definedErrors().find((e) => e.code === t.error?.code);
+  return spec ? { ...t, error: { ...t.error, statusCode: spec.status } as TaskView['error'] & object } : t;
+}
+
 export function presentDomain(d: DomainView): DomainView {
   const devices: Record<string, unknown> = {};
   for (const [uuid, entry] of Object.entries(d.config.devices)) devices[uuid] = { ...entry, config: maskConfig(entry.config) };
-  return { ...d, config: { ...d.config, devices: devices as DomainView['config']['devices'] }, devices: d.devices.map(presentDevice) };
+  return { ...d, config: { ...d.config, devices: devices as DomainView['config']['devices'] }, devices: d.devices.map(presentDevice), operations: d.operations.map(presentTask) };
 }
 
 /**
@@ -40,12 +48,13 @@ export async function answerOperation<T, R>(
   op: Operation<T>,
   wait: boolean | undefined,
   done: { status: number; map: (value: T) => R; location?: (value: T) => string },
-): Promise<R | { task: Operation<T>['task']; uuid?: string }> {
+): Promise<R | { task: TaskView; uuid?: string }> {
   metrics.track(op.task.operation, op.done);
   if (wait === false) {
     op.done.catch(() => undefined);
     void reply.code(202).header('location', `/v1/tasks/${op.task.id}`);
-    return op.task.domainUuid === undefined ? { task: op.task } : { task: op.task, uuid: op.task.domainUuid };
+    const task = presentTask(op.task);
+    return op.task.domainUuid === undefined ? { task } : { task, uuid: op.task.domainUuid };
   }
   const value = await op.done;
   void reply.code(done.status);

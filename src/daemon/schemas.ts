@@ -15,6 +15,7 @@ const domainState = stringEnum(['defined', 'creating', 'paused', 'running', 'shu
 const deviceState = stringEnum(['writing', 'initialising', 'init-wait', 'hotplug', 'connected', 'closing', 'closed', 'error']);
 
 const codeMessage = Type.Object({ code: Type.String(), message: Type.String() });
+const taskError = Type.Object({ code: Type.String(), message: Type.String(), statusCode: Type.Optional(Type.Integer({ description: 'the HTTP status of the code' })) });
 
 /** A domain's or device's config as the normalised model (see docs/config.md); secrets redacted. */
 export const configModel = Type.Object({}, { additionalProperties: true, description: 'The normalised XendConfig model' });
@@ -44,7 +45,7 @@ export const taskView = Type.Object(
     progress: Type.Number({ minimum: 0, maximum: 1 }),
     startedAt: Type.String(),
     endedAt: Type.Optional(Type.String()),
-    error: Type.Optional(codeMessage),
+    error: Type.Optional(taskError),
   },
   { title: 'TaskView' },
 );

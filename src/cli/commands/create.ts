@@ -81,7 +81,8 @@ export const command = clientCommand({
       await sleep(50); // let the last events of the task arrive before the summary
       if (task.state !== 'succeeded') {
         const code = task.error?.code ?? (task.state === 'cancelled' ? 'TSX_ERR_ABORTED' : 'TSX_ERR_INTERNAL');
-        throw new ApiError(422, { statusCode: 422, code, error: task.state, message: task.error?.message ?? `create ${task.state}` });
+        const status = (task.error as { statusCode?: number } | undefined)?.statusCode ?? 422;
+        throw new ApiError(status, { statusCode: status, code, error: task.state, message: task.error?.message ?? `create ${task.state}` });
       }
       const dom = await api.get<DomainView>(`/v1/domains/${enc(uuid ?? task.domainUuid ?? '')}`);
       output(io, json, dom, () => domainSummary(dom));

@@ -18,12 +18,15 @@ export const command = clientCommand({
     if (since !== undefined && !(Number.isInteger(since) && since >= 0)) throw new UsageError('--since takes an event seq (a whole number)');
     if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new UsageError('--count takes a positive whole number');
     let seen = 0;
-    let stop = (): void => undefined;
+    let enough = false;
+    let stop = (): void => void (enough = true); // until the socket is ours (replay can come first)
     const ws = await client().openEvents({ since, domain: typeof values.domain === 'string' ? values.domain : undefined }, (e: TsxEvent) => {
+      if (count !== undefined && seen >= count) return;
       io.stdout(json ? JSON.stringify(e) + '\n' : e.type === 'resync-required' ? `#${e.seq} resync-required: events after ${String(e.data?.since)} are gone; re-list domains (tsxend list) and resume with --since ${e.seq}\n` : eventLine(e));
       if (count !== undefined && ++seen >= count) stop();
     });
     stop = () => ws.close(1000);
+    if (enough) stop();
     return new Promise<number>((resolve) => {
       ws.on('close', (code: number, reason: Buffer) => {
         if (code === 1000 || code === 1005) return resolve(EXIT.ok);

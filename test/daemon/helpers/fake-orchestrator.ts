@@ -106,7 +106,7 @@ export class FakeOrchestrator implements Orchestrator {
       if (d.view.name === config.name) {
         const task = this.#task('createDomain', config.uuid);
         const err = fakeError('TSX_ERR_FAKE_NAME_TAKEN', 409, `a domain named ${config.name} exists`);
-        this.#end(task, 'failed', { code: err.code, message: err.message });
+        this.#end(task, 'failed', { code: err.code, message: err.message, statusCode: 409 } as { code: string; message: string });
         return { task, done: Promise.reject(err) };
       }
     }
