@@ -8,6 +8,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliCommand, CliIo } from '../../src/cli/command.js';
 import { EXIT } from '../../src/cli/command.js';
 import { startTestDaemon, type TestDaemon } from '../daemon/helpers/test-daemon.js';
+import { command as create } from '../../src/cli/commands/create.js';
+import { command as list } from '../../src/cli/commands/list.js';
+import { command as pause } from '../../src/cli/commands/pause.js';
+import { command as unpause } from '../../src/cli/commands/unpause.js';
+import { command as mem_set } from '../../src/cli/commands/mem-set.js';
+import { command as vcpu_set } from '../../src/cli/commands/vcpu-set.js';
+import { command as block_attach } from '../../src/cli/commands/block-attach.js';
+import { command as block_detach } from '../../src/cli/commands/block-detach.js';
+import { command as network_attach } from '../../src/cli/commands/network-attach.js';
+import { command as network_detach } from '../../src/cli/commands/network-detach.js';
+import { command as shutdown } from '../../src/cli/commands/shutdown.js';
+import { command as reboot } from '../../src/cli/commands/reboot.js';
+import { command as destroy } from '../../src/cli/commands/destroy.js';
+import { command as events } from '../../src/cli/commands/events.js';
+import { command as info } from '../../src/cli/commands/info.js';
+import { command as doctor } from '../../src/cli/commands/doctor.js';
+
+const COMMANDS: Record<string, CliCommand> = { 'create': create, 'list': list, 'pause': pause, 'unpause': unpause, 'mem-set': mem_set, 'vcpu-set': vcpu_set, 'block-attach': block_attach, 'block-detach': block_detach, 'network-attach': network_attach, 'network-detach': network_detach, 'shutdown': shutdown, 'reboot': reboot, 'destroy': destroy, 'events': events, 'info': info, 'doctor': doctor };
 
 let d: TestDaemon;
 const dir = mkdtempSync(join(tmpdir(), 'tsxend-cli-'));
@@ -17,7 +35,7 @@ beforeAll(async () => {
 afterAll(async () => d.daemon.stop('test over'));
 
 async function run(name: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { command } = (await import(`../../src/cli/commands/${name}.js`)) as { command: CliCommand };
+  const command = COMMANDS[name] as CliCommand;
   let out = '';
   let err = '';
   const io: CliIo = { stdout: (t) => void (out += t), stderr: (t) => void (err += t), env: { TSXEND_CONNECT: `unix:${d.socket}` } };
@@ -113,9 +131,8 @@ describe('tsxend CLI', () => {
   });
 
   it('exits 3 with a hint when the daemon is unreachable, and 2 on bad usage', async () => {
-    const { command } = (await import('../../src/cli/commands/list.js')) as { command: CliCommand };
     let err = '';
-    const code = await command.run([], { stdout: () => undefined, stderr: (t) => void (err += t), env: { TSXEND_CONNECT: `unix:${dir}/nothing.sock` } });
+    const code = await list.run([], { stdout: () => undefined, stderr: (t) => void (err += t), env: { TSXEND_CONNECT: `unix:${dir}/nothing.sock` } });
     expect(code).toBe(EXIT.unavailable);
     expect(err).toMatch(/cannot reach the tsxend daemon.*\n.*tsxend serve/);
     expect((await run('pause')).code).toBe(EXIT.usage);
