@@ -1,0 +1,163 @@
+// One client connection of the mock xenstored: its identity (privileged socket/dom0, or an
+// unprivileged domain), its watches and transactions, the incoming byte stream cut into
+// requests, and the outgoing queue where watch events and replies wait to be written.
+//
+// Framing is cxenstored's: a header whose `len` exceeds 4096 closes the connection at once,
+// silently; a zero-length payload is a complete request. Requests run one at a time in
+// arrival order; everything a batch of input produced is written in one go.
+
+import type { Transaction } from './transactions.js';
+import type { Caller, Limits } from './tree.js';
+import type { Watch, WatchOwner } from './watches.js';
+
+export const HEADER_SIZE = 16;
+export const PAYLOAD_MAX = 4096;
+export const XS_WATCH_EVENT = 15;
+export const XS_ERROR = 16;
+
+/** Where a connection's output goes (a socket, or the readable side of an in-memory duplex). */
+export interface Sink {
+  write(buf: Buffer): void;
+  /** True while written bytes are still waiting in user space (C's out_list not empty). */
+  backlogged(): boolean;
+  /** Closes the stream, silently (C just closes the fd). */
+  close(): void;
+}
+
+export interface RequestHandler {
+  process(conn: MockConnection, type: number, reqId: number, txId: number, payload: Buffer): void;
+  /** Called after a batch of requests: writes every connection's queued output. */
+  flush(): void;
+  closed(conn: MockConnection): void;
+}
+
+export class MockConnection implements Caller, WatchOwner {
+  readonly home: string;
+  readonly watches = new Set<Watch<MockConnection>>();
+  readonly transactions = new Map<number, Transaction>();
+  nextTxId = 1;
+  /** Set while a request runs inside a transaction. */
+  current: Transaction | undefined;
+  closedFlag = false;
+
+  private out: Buffer[] = [];
+  private readonly queuedEvents = new Set<string>();
+  private pending: Buffer | undefined;
+
+  constructor(
+    readonly connId: number,
+    readonly domid: number,
+    readonly privileged: boolean,
+    readonly limits: Limits,
+    private readonly targetOf: (domid: number) => number | undefined,
+    private readonly sink: Sink,
+    private readonly handler: RequestHandler,
+  ) {
+    this.home = `/local/domain/${domid}`;
+  }
+
+  get target(): number | undefined {
+    return this.privileged ? undefined : this.targetOf(this.domid);
+  }
+
+  /** Feeds bytes from the client; runs every complete request in them. */
+  receive(chunk: Buffer): void {
+    if (this.closedFlag) return;
+    let buf = chunk;
+    if (this.pending) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let off = 0;
+    const n = buf.length;
+    let ran = false;
+    while (n - off >= HEADER_SIZE) {
+      const len = buf.readUInt32LE(off + 12);
+      if (len > PAYLOAD_MAX) {
+        // cxenstored drops the connection as soon as it has read such a header.
+        if (ran) this.handler.flush();
+        this.close();
+        return;
+      }
+      if (n - off < HEADER_SIZE + len) break;
+      const type = buf.readUInt32LE(off);
+      const reqId = buf.readUInt32LE(off + 4);
+      const txId = buf.readUInt32LE(off + 8);
+      const payload = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + len);
+      off += HEADER_SIZE + len;
+      this.handler.process(this, type, reqId, txId, payload);
+      ran = true;
+      if (this.closedFlag) return;
+    }
+    if (off < n) this.pending = Buffer.from(buf.subarray(off));
+    if (ran) this.handler.flush();
+  }
+
+  /** Queues a reply (or error) to the request that is running. */
+  reply(type: number, reqId: number, txId: number, payload: Buffer): void {
+    const b = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(reqId, 4);
+    b.writeUInt32LE(txId, 8);
+    b.writeUInt32LE(payload.length, 12);
+    payload.copy(b, HEADER_SIZE);
+    this.out.push(b);
+  }
+
+  /**
+   * Queues a watch event `path\0token\0`. Like C, an event identical to one still waiting in
+   * the output queue is dropped (`@` names excepted), and one over 4096 bytes is never sent.
+   */
+  event(path: string, token: string): boolean {
+    const key = `${path}\0${token}\0`;
+    const len = Buffer.byteLength(key, 'latin1');
+    if (len > PAYLOAD_MAX) return false;
+    if (path.charCodeAt(0) !== 0x40) {
+      if (this.queuedEvents.has(key)) return false;
+      this.queuedEvents.add(key);
+    }
+    const b = Buffer.allocUnsafe(HEADER_SIZE + len);
+    b.writeUInt32LE(XS_WATCH_EVENT, 0);
+    b.writeUInt32LE(0, 4);
+    b.writeUInt32LE(0, 8);
+    b.writeUInt32LE(len, 12);
+    b.write(key, HEADER_SIZE, 'latin1');
+    this.out.push(b);
+    return true;
+  }
+
+  get hasOutput(): boolean {
+    return this.out.length > 0;
+  }
+
+  /** Writes everything queued. */
+  flush(): void {
+    if (this.closedFlag || this.out.length === 0) return;
+    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    this.sink.write(data);
+    if (this.queuedEvents.size > 0 && !this.sink.backlogged()) this.queuedEvents.clear();
+  }
+
+  /** The sink drained: nothing waits in user space any more. */
+  drained(): void {
+    this.queuedEvents.clear();
+  }
+
+  close(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.out = [];
+    this.pending = undefined;
+    this.sink.close();
+    this.handler.closed(this);
+  }
+
+  /** The peer went away. */
+  ended(): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.out = [];
+    this.handler.closed(this);
+  }
+}
