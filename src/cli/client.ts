@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { homedir } from 'node:os';
 import WebSocket from 'ws';
 import type { TsxEvent } from '../lifecycle/api.js';
+import { E_HTTP } from '../daemon/errors.js';
 
 export type Endpoint = { kind: 'unix'; path: string } | { kind: 'http' | 'https'; url: URL };
 
@@ -130,7 +131,7 @@ export class ApiClient {
       const b = parsed as Partial<ApiErrorBody>;
       throw new ApiError(res.status, {
         statusCode: res.status,
-        code: typeof b.code === 'string' ? b.code : 'TSX_ERR_HTTP',
+        code: typeof b.code === 'string' ? b.code : E_HTTP.code,
         error: b.error ?? '',
         message: typeof b.message === 'string' ? b.message : String(parsed),
         ...(b.cause ? { cause: b.cause } : {}),
@@ -170,7 +171,7 @@ export class ApiClient {
           try {
             body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ApiErrorBody;
           } catch {
-            body = { statusCode: res.statusCode ?? 0, code: 'TSX_ERR_HTTP', error: '', message: `upgrade refused with ${res.statusCode}` };
+            body = { statusCode: res.statusCode ?? 0, code: E_HTTP.code, error: '', message: `upgrade refused with ${res.statusCode}` };
           }
           reject(new ApiError(res.statusCode ?? 0, body));
         });

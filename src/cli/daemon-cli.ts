@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, ApiError, UnreachableError } from './client.js';
 import { EXIT, type CliCommand, type CliIo } from './command.js';
+import { E_DAEMON_UNREACHABLE } from '../daemon/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -57,7 +58,7 @@ export function printError(io: CliIo, err: unknown, json: boolean): number {
     return exitForStatus(err.status);
   }
   if (err instanceof UnreachableError) {
-    if (json) io.stdout(JSON.stringify({ code: 'TSX_ERR_DAEMON_UNREACHABLE', message: err.message }) + '\n');
+    if (json) io.stdout(JSON.stringify({ code: E_DAEMON_UNREACHABLE.code, message: err.message }) + '\n');
     io.stderr(`tsxend: ${err.message}\n  is the daemon running? start it with 'tsxend serve' or 'systemctl start tsxend'; 'tsxend doctor' checks the host\n`);
     return EXIT.unavailable;
   }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Orchestrator } from '../lifecycle/api.js';
 import type { TokenAuth } from './auth.js';
 import type { ConfigInput } from './config-input.js';
-import { E_ROUTE_NOT_FOUND } from './errors.js';
+import { E_ROUTE_NOT_FOUND, E_UNAVAILABLE } from './errors.js';
 import { registerEventStream } from './event-stream.js';
 import { toErrorBody } from './http-errors.js';
 import type { Metrics } from './metrics.js';
@@ -33,6 +33,8 @@ export interface AppOptions {
   /** Unsent bytes after which an event subscriber is dropped. */
   readonly maxEventBufferBytes?: number;
   readonly bodyLimit?: number;
+  /** True once a graceful stop began: new requests get 503 while in-flight ones finish. */
+  readonly isStopping?: () => boolean;
   /** Serve HTTPS (TCP listeners with --tls-cert/--tls-key). */
   readonly https?: { cert: Buffer; key: Buffer };
 }
@@ -77,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     options.auth?.check(request.headers.authorization);
+    if (options.isStopping?.()) throw new TsxError(E_UNAVAILABLE, 'tsxend is stopping; retry once it is back');
   });
   app.addHook('onResponse', async (request, reply) => {
     options.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });

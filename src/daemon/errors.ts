@@ -14,3 +14,5 @@ export const E_SERVE_OPTIONS = defineError('TSX_ERR_SERVE_OPTIONS', 400, 'The da
 export const E_STATE_DIR = defineError('TSX_ERR_STATE_DIR', 500, 'The state directory cannot be read or written');
 export const E_UNAVAILABLE = defineError('TSX_ERR_DAEMON_UNAVAILABLE', 503, 'The daemon is stopping or not ready');
 export const E_UPGRADE_REQUIRED = defineError('TSX_ERR_UPGRADE_REQUIRED', 426, 'The route is a websocket: connect with an Upgrade request');
+export const E_DAEMON_UNREACHABLE = defineError('TSX_ERR_DAEMON_UNREACHABLE', 503, 'The CLI could not connect to the daemon (no socket, refused, TLS failure)');
+export const E_HTTP = defineError('TSX_ERR_HTTP', 502, 'The CLI got an HTTP error without a tsxend error body (a proxy, or not a tsxend daemon)');

@@ -98,6 +98,7 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
 
   const apps: FastifyInstance[] = [];
   const addresses: string[] = [];
+  let stopping: Promise<void> | undefined;
   try {
     for (const l of options.listen) {
       const app = await buildApp({
@@ -108,6 +109,7 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
         logger: log.child({ listener: l.kind === 'unix' ? l.path : `${l.host}:${l.port}` }),
         ...(l.kind === 'tcp' && tokens ? { auth: tokens } : {}),
         ...(l.kind === 'tcp' && tls ? { https: tls } : {}),
+        isStopping: () => stopping !== undefined,
       });
       apps.push(app);
       if (l.kind === 'unix') {
@@ -131,7 +133,6 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
-  let stopping: Promise<void> | undefined;
 
   const stop = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
