@@ -31,7 +31,7 @@ export function memoryLogger(logs: string[]): DaemonLogger {
   return { logger, reopen: () => undefined, setLevel: (l) => void (logger.level = l), flush: () => undefined };
 }
 
-export async function startTestDaemon(opts: { orch?: FakeOrchestrator; args?: string[]; dir?: string } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { orch?: FakeOrchestrator; args?: string[]; dir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tsxend-d-'));
   const socket = join(dir, 'run', 'tsxend.sock');
   const orch = opts.orch ?? new FakeOrchestrator();
@@ -41,7 +41,7 @@ export async function startTestDaemon(opts: { orch?: FakeOrchestrator; args?: st
   const daemon = await startDaemon(options, {
     environment: async () => ({ orchestrator: orch, close: async () => void closed++ }),
     config: fakeConfigInput,
-    env: {},
+    env: opts.env ?? {},
     logger: memoryLogger(logs),
   });
   return { daemon, orch, dir, socket, logs, environmentClosed: () => closed };
