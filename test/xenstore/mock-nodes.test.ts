@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
-import { args, frame, RawClient, show, T, text } from './mock-raw-client.js';
+import { args, wv, frame, RawClient, show, T, text } from './mock-raw-client.js';
 
 let xs: MockXenstored;
 let c: RawClient;
@@ -29,7 +29,7 @@ describe('mock xenstored: the node tree', () => {
 
   it('creates every missing parent on write, with empty values', async () => {
     setup();
-    expect(await q(T.WRITE, args('/a/b/c') + 'v')).toBe('OK');
+    expect(await q(T.WRITE, wv('/a/b/c', 'v'))).toBe('OK');
     expect(await q(T.READ, args('/a/b'))).toBe('');
     expect(await q(T.READ, args('/a/b/c'))).toBe('v');
     expect(await q(T.DIRECTORY, args('/'))).toBe('tool|a|');
@@ -54,7 +54,7 @@ describe('mock xenstored: the node tree', () => {
 
   it('treats MKDIR of an existing node as a no-op that fires no event', async () => {
     setup();
-    await q(T.WRITE, args('/m') + 'keep');
+    await q(T.WRITE, wv('/m', 'keep'));
     await c.request(T.WATCH, args('/m', 'tok'));
     await c.drain();
     const r = await c.request(T.MKDIR, args('/m'));
@@ -91,7 +91,7 @@ describe('mock xenstored: the node tree', () => {
   it('rejects invalid names with EINVAL: characters, //, trailing /, empty, @ names', async () => {
     setup();
     for (const bad of ['/t/a b', '/t/a.b', '/t/a:b', '/t//a', '/t/', '', '@foo', '/t/\u00e9']) {
-      expect(await q(T.WRITE, args(bad) + 'x'), bad).toBe('ERROR EINVAL');
+      expect(await q(T.WRITE, wv(bad, 'x')), bad).toBe('ERROR EINVAL');
     }
     expect(await q(T.WRITE, args('/t/a@b'))).toBe('OK');
     expect(await q(T.WRITE, args('/t/A-Z_0'))).toBe('OK');
@@ -112,7 +112,7 @@ describe('mock xenstored: the node tree', () => {
 
   it('resolves relative names against /local/domain/0 on a privileged connection', async () => {
     setup();
-    expect(await q(T.WRITE, args('rel/x') + '1')).toBe('OK');
+    expect(await q(T.WRITE, wv('rel/x', '1'))).toBe('OK');
     expect(await q(T.READ, args('/local/domain/0/rel/x'))).toBe('1');
     expect(await q(T.READ, args('rel/x'))).toBe('1');
   });
@@ -199,7 +199,7 @@ describe('mock xenstored: the node tree', () => {
     const gen = async (): Promise<string> => (await q(T.DIRECTORY_PART, args('/g', '0'))).split('|')[0]!;
     const g1 = await gen();
     expect(await gen()).toBe(g1);
-    await q(T.WRITE, args('/g/a') + 'x'); // a child's value change does not touch the parent
+    await q(T.WRITE, wv('/g/a', 'x')); // a child's value change does not touch the parent
     expect(await gen()).toBe(g1);
     await q(T.WRITE, args('/g/b'));
     expect(await gen()).not.toBe(g1);
@@ -227,7 +227,7 @@ describe('mock xenstored: the node tree', () => {
 
   it('cuts frames correctly whatever the split of the byte stream', async () => {
     setup();
-    const bytes = Buffer.concat([frame(T.WRITE, args('/s') + 'v', 1), frame(T.READ, args('/s'), 2), frame(T.DIRECTORY, args('/'), 3)]);
+    const bytes = Buffer.concat([frame(T.WRITE, wv('/s', 'v'), 1), frame(T.READ, args('/s'), 2), frame(T.DIRECTORY, args('/'), 3)]);
     for (const b of bytes) c.write(Buffer.of(b));
     const got = [(await c.next())!, (await c.next())!, (await c.next())!];
     expect(got.map((m) => [m.reqId, show(m)])).toEqual([

@@ -55,13 +55,18 @@ export function frame(type: number, payload: Buffer | string, reqId = 0, txId = 
   return Buffer.concat([h, p]);
 }
 
+/** A WRITE payload: `path\0value`. */
+export function wv(path: string, value: string | Buffer = ''): Buffer {
+  return Buffer.concat([Buffer.from(path, 'latin1'), Buffer.of(0), typeof value === 'string' ? Buffer.from(value, 'latin1') : value]);
+}
+
 /** NUL-joined arguments, each terminated: args('a','b') = "a\0b\0". */
 export function args(...parts: (string | Buffer)[]): Buffer {
   return Buffer.concat(parts.flatMap((p) => [typeof p === 'string' ? Buffer.from(p, 'latin1') : p, Buffer.of(0)]));
 }
 
 export class RawClient {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private readonly queue: RawMessage[] = [];
   private waiter: (() => void) | undefined;
   ended = false;

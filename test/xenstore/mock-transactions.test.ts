@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
-import { args, eventPair, RawClient, show, T } from './mock-raw-client.js';
+import { args, wv, eventPair, RawClient, show, T } from './mock-raw-client.js';
 
 let xs: MockXenstored;
 let c: RawClient;
@@ -166,7 +166,7 @@ describe('mock xenstored: transactions', () => {
     setup();
     const tx = await start();
     expect(await q(T.MKDIR, args('/t/m'), tx)).toBe('OK');
-    expect(await q(T.WRITE, args('/t/m/v') + 'x', tx)).toBe('OK');
+    expect(await q(T.WRITE, wv('/t/m/v', 'x'), tx)).toBe('OK');
     expect(await q(T.DIRECTORY, args('/t/m'), tx)).toBe('v|');
     expect(await q(T.DIRECTORY_PART, args('/t/m', '0'), tx)).toMatch(/^\d+\|v\|\|$/);
     expect(await q(T.SET_PERMS, args('/t/m/v', 'n0', 'r0'), tx)).toBe('OK');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
-import { args, eventPair, RawClient, show, T } from './mock-raw-client.js';
+import { args, wv, eventPair, RawClient, show, T } from './mock-raw-client.js';
 
 let xs: MockXenstored;
 const clients: RawClient[] = [];
@@ -53,7 +53,7 @@ describe('mock xenstored: watches', () => {
   it('queues the events a request causes before its reply', async () => {
     const c = setup();
     await watch(c, '/w', 'tk');
-    const r = await c.request(T.WRITE, args('/w/a/b/c') + 'v');
+    const r = await c.request(T.WRITE, wv('/w/a/b/c', 'v'));
     expect(r.events.map(eventPair)).toEqual(['/w/a/b/c|tk|']);
     expect(show(r.reply)).toBe('OK');
   });
@@ -120,10 +120,10 @@ describe('mock xenstored: watches', () => {
 
   it('fires on SET_PERMS, and on a rewrite of an identical value', async () => {
     const c = setup();
-    await c.request(T.WRITE, args('/sp') + 'v');
+    await c.request(T.WRITE, wv('/sp', 'v'));
     await watch(c, '/sp', 't');
     expect((await c.request(T.SET_PERMS, args('/sp', 'n0', 'r0'))).events.map(eventPair)).toEqual(['/sp|t|']);
-    expect((await c.request(T.WRITE, args('/sp') + 'v')).events.map(eventPair)).toEqual(['/sp|t|']);
+    expect((await c.request(T.WRITE, wv('/sp', 'v'))).events.map(eventPair)).toEqual(['/sp|t|']);
   });
 
   it('accepts any @ name and fires @introduceDomain and @releaseDomain on those names and /', async () => {
