@@ -23,6 +23,17 @@ export interface EventStreamOptions {
 /** Close code for a dropped slow consumer (4000-4999 are for applications). */
 export const CLOSE_SLOW_CONSUMER = 4008;
 
+// One event goes to every subscriber: serialise it once, not once per socket.
+const encoded = new WeakMap<TsxEvent, Buffer>();
+function encode(ev: TsxEvent): Buffer {
+  let buf = encoded.get(ev);
+  if (!buf) {
+    buf = Buffer.from(JSON.stringify(ev), 'utf8');
+    encoded.set(ev, buf);
+  }
+  return buf;
+}
+
 export const eventsQuery = Type.Object({
   since: Type.Optional(Type.Integer({ minimum: 0, description: 'replay the events after this seq' })),
   domain: Type.Optional(Type.String({ description: 'only events of this domain (domid, name or uuid)' })),
@@ -76,7 +87,7 @@ export function registerEventStream(app: FastifyInstance, orchestrator: Orchestr
         if (dropped || socket.readyState !== socket.OPEN || ev.seq <= lastSeq) return;
         if (socket.bufferedAmount > options.maxBufferedBytes) return drop();
         lastSeq = ev.seq;
-        socket.send(JSON.stringify(ev));
+        socket.send(encode(ev), { binary: false });
       };
 
       if (q.since !== undefined) {
