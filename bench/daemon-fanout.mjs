@@ -3,6 +3,7 @@
 // subscriber records how long it took to arrive. Target: p99 <= 10 ms at 1,000 subscribers.
 //
 //   npm run build && node bench/daemon-fanout.mjs [--subscribers 1000] [--events 200] [--interval-ms 20]
+import { setTimeout } from 'node:timers';
 import { fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

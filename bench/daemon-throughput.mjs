@@ -1,0 +1,32 @@
+// API create/destroy throughput: C concurrent clients, each creating a domain (xl.cfg text, one
+// disk, one vif) and destroying it, through `tsxend serve` on the embedded default.
+//
+//   npm run build && node bench/daemon-throughput.mjs [--clients 8] [--per-client 25]
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { percentiles, startServe, xlConfig } from './daemon-lib.mjs';
+
+const { values } = parseArgs({ options: { clients: { type: 'string', default: '8' }, 'per-client': { type: 'string', default: '25' } } });
+const clients = Number(values.clients);
+const per = Number(values['per-client']);
+const d = await startServe();
+const createMs = [];
+const destroyMs = [];
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: clients }, async (_, c) => {
+    for (let i = 0; i < per; i++) {
+      const name = `bench-${c}-${i}`;
+      let t = performance.now();
+      await d.api.request('POST', '/v1/domains', { data: xlConfig(name, c * per + i), contentType: 'text/plain' });
+      createMs.push(performance.now() - t);
+      t = performance.now();
+      await d.api.request('DELETE', `/v1/domains/${name}`);
+      destroyMs.push(performance.now() - t);
+    }
+  }),
+);
+const seconds = (performance.now() - t0) / 1000;
+const f = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`${k}_ms`, Number(v.toFixed(1))]));
+console.log(JSON.stringify({ clients, cycles: clients * per, seconds: Number(seconds.toFixed(2)), cycles_per_s: Number(((clients * per) / seconds).toFixed(1)), create: f(percentiles(createMs)), destroy: f(percentiles(destroyMs)) }));
+await d.stop();
