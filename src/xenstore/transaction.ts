@@ -1,0 +1,61 @@
+// transaction(fn): START, run fn with the tx id, END T; on EAGAIN redo everything (reads
+// included) after a jittered, exponentially growing pause, up to a bounded number of attempts.
+// When fn throws, END F discards the transaction and the error propagates unchanged.
+
+import { isError, TsxError, E_ABORTED } from '../errors.js';
+import { EAGAIN, E_XS_TX_CONFLICT } from './errors.js';
+import { XsOpsImpl, type Requester } from './ops.js';
+import type { Transaction, TransactionOptions } from './types.js';
+import { args, splitStrings, XsType } from './wire.js';
+
+const BASE_DELAY_MS = 1;
+const MAX_DELAY_MS = 250;
+
+class TxHandle extends XsOpsImpl implements Transaction {
+  constructor(
+    readonly id: number,
+    private readonly conn: Requester,
+  ) {
+    super(id);
+  }
+  protected client(): Requester {
+    return this.conn;
+  }
+}
+
+export async function runTransaction<T>(
+  conn: Requester,
+  fn: (tx: Transaction) => Promise<T>,
+  options: TransactionOptions,
+  onRetry: () => void,
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 32;
+  for (let attempt = 1; ; attempt++) {
+    if (options.signal?.aborted) throw new TsxError(E_ABORTED, 'xenstore transaction cancelled');
+    const reply = await conn.request(XsType.TRANSACTION_START, args(''));
+    const id = Number(splitStrings(reply)[0]);
+    const tx = new TxHandle(id, conn);
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (err) {
+      await conn.ack(XsType.TRANSACTION_END, args('F'), id).catch(() => undefined);
+      throw err;
+    }
+    try {
+      await conn.ack(XsType.TRANSACTION_END, args('T'), id);
+      return result;
+    } catch (err) {
+      if (!isError(err, EAGAIN)) throw err;
+      if (attempt >= maxAttempts) {
+        throw new TsxError(E_XS_TX_CONFLICT, `xenstore transaction still conflicting after ${attempt} attempts`, {
+          cause: err,
+          details: { attempts: attempt },
+        });
+      }
+      onRetry();
+      const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+      await new Promise((r) => setTimeout(r, Math.random() * ceiling));
+    }
+  }
+}
