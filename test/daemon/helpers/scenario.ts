@@ -30,7 +30,7 @@ export function http(socket: string, method: string, path: string, body?: string
           checkAgainstSpec(method, path, res.statusCode ?? 0, res.headers['content-type'], text);
           resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
         } catch (err) {
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       });
     });
