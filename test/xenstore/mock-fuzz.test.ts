@@ -100,8 +100,8 @@ describe('mock xenstored: fuzzing', () => {
           got.push(m);
         }
         expect(c.ended).toBe(true);
-        expect(got.filter((m) => m.type !== T.WATCH_EVENT)).toHaveLength(before.length);
-        expect(got.some((m) => m.reqId === 99)).toBe(false);
+        // Like cxenstored, replies still queued when the bad header arrives are lost with it.
+        expect(got).toEqual([]);
         await healthy(xs);
         await xs.close();
       }),

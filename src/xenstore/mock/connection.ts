@@ -74,9 +74,10 @@ export class MockConnection implements Caller, WatchOwner {
     while (n - off >= HEADER_SIZE) {
       const len = buf.readUInt32LE(off + 12);
       if (len > PAYLOAD_MAX) {
-        // cxenstored drops the connection as soon as it has read such a header.
-        if (ran) this.handler.flush();
+        // cxenstored drops the connection as soon as it has read such a header; replies to
+        // requests that arrived with it were still queued and are lost with it.
         this.close();
+        this.handler.flush();
         return;
       }
       if (n - off < HEADER_SIZE + len) break;

@@ -4,7 +4,7 @@
 // the same kind of reply by the dispatcher (core.ts).
 
 import type { NodeSpace } from './access.js';
-import { atoiI32, atoiU32 } from './cnum.js';
+import { atoiU32 } from './cnum.js';
 import type { MockConnection } from './connection.js';
 import type { MockCore } from './core.js';
 import { canonicalize, isValidNodeName, PATH_MAX } from './names.js';
@@ -265,7 +265,8 @@ const doIntroduce: Handler = (core, _conn, _space, p) => {
   const v = getStrings(p, 3);
   if (v.length < 3) return 'EINVAL';
   const domid = atoiU32(v[0]!);
-  if (atoiI32(v[2]!) <= 0) return 'EINVAL';
+  // C reads the port into an unsigned int: only 0 fails `port <= 0`.
+  if (atoiU32(v[2]!) === 0) return 'EINVAL';
   const wasIntroduced = core.domains.record(domid)?.introduced === true;
   if (!core.domains.introduce(domid)) return 'EINVAL';
   // Re-introducing (resume) resets the domain's connection: watches and transactions go.

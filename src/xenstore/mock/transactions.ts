@@ -19,6 +19,8 @@ interface Entry {
   readonly seen: number;
   /** Changed by the transaction: applied at commit. */
   modified: boolean;
+  /** The node existed (committed) at first access. */
+  readonly existed: boolean;
   /** 0: no event; 1: event for watches at or above; 2: exact watches only. */
   fire: 0 | 1 | 2;
   perms: NodePerms | undefined;
@@ -46,6 +48,7 @@ export class Transaction implements NodeSpace {
       node: committed ?? null,
       seen: check ? (committed ? committed.gen : ABSENT) : NO_CHECK,
       modified: false,
+      existed: committed !== undefined,
       fire: 0,
       perms: undefined,
     };
@@ -77,6 +80,12 @@ export class Transaction implements NodeSpace {
 
   fire(path: string, exact: boolean, perms: NodePerms): void {
     const e = this.capture(path, false);
+    // A node the transaction created and then deleted again changes nothing outside: C fires
+    // no event for it at commit (observed on 4.17).
+    if (e.node === null && !e.existed) {
+      e.fire = 0;
+      return;
+    }
     e.fire = exact ? 2 : 1;
     e.perms = perms;
   }
