@@ -81,6 +81,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     options.auth?.check(request.headers.authorization);
     if (options.isStopping?.()) throw new TsxError(E_UNAVAILABLE, 'tsxend is stopping; retry once it is back');
   });
+  // Every line logged for a request about a domain or device names it (pino child bindings).
+  app.addHook('preHandler', async (request, reply) => {
+    const p = request.params as { ref?: string; class?: string; devid?: number } | undefined;
+    if (p?.ref === undefined) return;
+    const child = request.log.child({ domain: p.ref, ...(p.class === undefined ? {} : { devClass: p.class }), ...(p.devid === undefined ? {} : { devid: p.devid }) });
+    request.log = child;
+    reply.log = child;
+  });
   app.addHook('onResponse', async (request, reply) => {
     options.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
   });

@@ -25,6 +25,8 @@ export interface ServeOptions {
   /** The config file read, if any (re-read on SIGHUP). */
   readonly configFile?: string;
   readonly maxParallelCreates: number;
+  /** Where each setting came from; SIGHUP only re-applies what the config file decided. */
+  readonly sources: Partial<Record<Key, 'flag' | 'env' | 'file'>>;
 }
 
 /** Every key, as flag (`--key`), config-file key and environment variable (TSXEND_KEY). */
@@ -143,7 +145,12 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     file = parseConfigFile(text, configFile);
   }
   const envRaw = fromEnv(env);
-  const pick = (k: Key): string[] | undefined => flags.raw[k] ?? envRaw[k] ?? file[k];
+  const sources: Partial<Record<Key, 'flag' | 'env' | 'file'>> = {};
+  const pick = (k: Key): string[] | undefined => {
+    const [v, src] = flags.raw[k] ? [flags.raw[k], 'flag' as const] : envRaw[k] ? [envRaw[k], 'env' as const] : file[k] ? [file[k], 'file' as const] : [undefined, undefined];
+    if (src) sources[k] = src;
+    return v;
+  };
   const one = (k: Key): string | undefined => {
     const v = pick(k);
     if (v && v.length > 1) throw bad(`--${k} given ${v.length} times`);
@@ -175,6 +182,7 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     runtimeDir,
     logLevel,
     maxParallelCreates: maxParallel,
+    sources,
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(tlsCert === undefined ? {} : { tlsCert }),
     ...(tlsKey === undefined ? {} : { tlsKey }),

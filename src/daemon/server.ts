@@ -159,7 +159,8 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
     try {
       const raw = parseConfigFile(await readFile(options.configFile, 'utf8'), options.configFile);
       const level = raw['log-level']?.[0];
-      if (level !== undefined && level !== log.level && deps.env.TSXEND_LOG_LEVEL === undefined) dlog.setLevel(level);
+      const fileDecides = options.sources['log-level'] === undefined || options.sources['log-level'] === 'file';
+      if (level !== undefined && fileDecides && ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) dlog.setLevel(level);
       log.info({ configFile: options.configFile, level: log.level }, 'SIGHUP: logs reopened, config file re-read (listeners and xenstore need a restart)');
     } catch (err) {
       log.error({ err }, 'SIGHUP: config file not reloaded; keeping the running settings');

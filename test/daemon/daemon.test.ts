@@ -102,3 +102,39 @@ describe('tsxend daemon', () => {
     expect(line).toMatchObject({ domid: 3, uuid: 'u-3', name: 'web', devClass: 'vbd', devid: 51712, component: 'events' });
   });
 });
+
+describe('SIGHUP reload', () => {
+  it('re-reads the log level from the config file, unless a flag set it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-hup-'));
+    const conf = join(dir, 'tsxend.conf');
+    writeFileSync(conf, 'log-level = info\n');
+    const d = await start({ dir, args: ['--config', conf] });
+    writeFileSync(conf, 'log-level = warn\n');
+    await d.daemon.reload();
+    expect(d.daemon.logger.level).toBe('warn');
+    writeFileSync(conf, 'log-level = debug\n');
+    await d.daemon.reload();
+    expect(d.daemon.logger.level).toBe('debug');
+    writeFileSync(conf, 'log-level = ???\n');
+    await d.daemon.reload();
+    expect(d.daemon.logger.level).toBe('debug');
+    expect(d.logs.join('')).toContain('config file not reloaded');
+
+    const dir2 = mkdtempSync(join(tmpdir(), 'tsxend-hup-'));
+    const conf2 = join(dir2, 'tsxend.conf');
+    writeFileSync(conf2, 'log-level = info\n');
+    const f = await start({ dir: dir2, args: ['--config', conf2, '--log-level', 'warn'] });
+    const before = f.daemon.logger.level;
+    writeFileSync(conf2, 'log-level = error\n');
+    await f.daemon.reload();
+    expect(f.daemon.logger.level).toBe(before);
+  });
+
+  it('binds the domain ref to the log lines of a request about it', async () => {
+    const d = await start();
+    await new ApiClient({ connect: `unix:${d.socket}` }, {}).get('/v1/domains/nosuch').catch(() => undefined);
+    const lines = d.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'no domain nosuch' || l.msg === 'request completed');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.domain === 'nosuch' && typeof l.requestId === 'string')).toBe(true);
+  });
+});
