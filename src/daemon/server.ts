@@ -160,7 +160,8 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
       const raw = parseConfigFile(await readFile(options.configFile, 'utf8'), options.configFile);
       const level = raw['log-level']?.[0];
       const fileDecides = options.sources['log-level'] === undefined || options.sources['log-level'] === 'file';
-      if (level !== undefined && fileDecides && ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) dlog.setLevel(level);
+      if (level !== undefined && !['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) throw new Error(`${options.configFile}: log-level ${level} is not a level`);
+      if (level !== undefined && fileDecides) dlog.setLevel(level);
       log.info({ configFile: options.configFile, level: log.level }, 'SIGHUP: logs reopened, config file re-read (listeners and xenstore need a restart)');
     } catch (err) {
       log.error({ err }, 'SIGHUP: config file not reloaded; keeping the running settings');
