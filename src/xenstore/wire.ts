@@ -146,6 +146,28 @@ export class FrameDecoder {
     return frames;
   }
 
+  /**
+   * Like push(), but hands each frame to `onFrame` as soon as it is cut, without copying: the
+   * payload is a view that is valid only during the call. Stops when `onFrame` answers false.
+   * A header announcing more than `maxPayload` throws FrameTooLargeError after the frames
+   * before it were handled (a server processes those, as cxenstored does).
+   */
+  feed(chunk: Buffer, onFrame: (type: number, reqId: number, txId: number, payload: Buffer) => boolean): void {
+    const buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    this.#buf = Buffer.alloc(0);
+    let off = 0;
+    while (buf.length - off >= HEADER_SIZE) {
+      const len = buf.readUInt32LE(off + 12);
+      if (len > this.maxPayload) throw new FrameTooLargeError(len, this.maxPayload);
+      if (buf.length - off < HEADER_SIZE + len) break;
+      const start = off;
+      off += HEADER_SIZE + len;
+      if (!onFrame(buf.readUInt32LE(start), buf.readUInt32LE(start + 4), buf.readUInt32LE(start + 8), buf.subarray(start + HEADER_SIZE, off))) return;
+    }
+    // Copy the partial frame: `chunk` belongs to the caller.
+    if (off < buf.length) this.#buf = Buffer.from(buf.subarray(off));
+  }
+
   /** Bytes received but not yet forming a whole frame. */
   get buffered(): number {
     return this.#buf.length;

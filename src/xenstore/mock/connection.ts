@@ -2,18 +2,16 @@
 // unprivileged domain), its watches and transactions, the incoming byte stream cut into
 // requests, and the outgoing queue where watch events and replies wait to be written.
 //
-// Framing is cxenstored's: a header whose `len` exceeds 4096 closes the connection at once,
+// Framing (the shared FrameDecoder of ../wire.ts) is cxenstored's: a header whose `len` exceeds 4096 closes the connection at once,
 // silently; a zero-length payload is a complete request. Requests run one at a time in
 // arrival order; everything a batch of input produced is written in one go.
 
+import { encodeFrame, FrameDecoder, FrameTooLargeError, PAYLOAD_MAX, XsType } from '../wire.js';
 import type { Transaction } from './transactions.js';
 import type { Caller, Limits } from './tree.js';
 import type { Watch, WatchOwner } from './watches.js';
 
-export const HEADER_SIZE = 16;
-export const PAYLOAD_MAX = 4096;
-export const XS_WATCH_EVENT = 15;
-export const XS_ERROR = 16;
+export { PAYLOAD_MAX };
 
 /** Where a connection's output goes (a socket, or the readable side of an in-memory duplex). */
 export interface Sink {
@@ -42,7 +40,7 @@ export class MockConnection implements Caller, WatchOwner {
 
   private out: Buffer[] = [];
   private readonly queuedEvents = new Set<string>();
-  private pending: Buffer | undefined;
+  private readonly decoder = new FrameDecoder(PAYLOAD_MAX);
 
   constructor(
     readonly connId: number,
@@ -63,46 +61,27 @@ export class MockConnection implements Caller, WatchOwner {
   /** Feeds bytes from the client; runs every complete request in them. */
   receive(chunk: Buffer): void {
     if (this.closedFlag) return;
-    let buf = chunk;
-    if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = undefined;
-    }
-    let off = 0;
-    const n = buf.length;
     let ran = false;
-    while (n - off >= HEADER_SIZE) {
-      const len = buf.readUInt32LE(off + 12);
-      if (len > PAYLOAD_MAX) {
-        // cxenstored drops the connection as soon as it has read such a header; replies to
-        // requests that arrived with it were still queued and are lost with it.
-        this.close();
-        this.handler.flush();
-        return;
-      }
-      if (n - off < HEADER_SIZE + len) break;
-      const type = buf.readUInt32LE(off);
-      const reqId = buf.readUInt32LE(off + 4);
-      const txId = buf.readUInt32LE(off + 8);
-      const payload = buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + len);
-      off += HEADER_SIZE + len;
-      this.handler.process(this, type, reqId, txId, payload);
-      ran = true;
-      if (this.closedFlag) return;
+    try {
+      this.decoder.feed(chunk, (type, reqId, txId, payload) => {
+        this.handler.process(this, type, reqId, txId, payload);
+        ran = true;
+        return !this.closedFlag;
+      });
+    } catch (err) {
+      if (!(err instanceof FrameTooLargeError)) throw err;
+      // cxenstored drops the connection as soon as it has read such a header; replies to
+      // requests that arrived with it were still queued and are lost with it.
+      this.close();
+      this.handler.flush();
+      return;
     }
-    if (off < n) this.pending = Buffer.from(buf.subarray(off));
     if (ran) this.handler.flush();
   }
 
   /** Queues a reply (or error) to the request that is running. */
   reply(type: number, reqId: number, txId: number, payload: Buffer): void {
-    const b = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(reqId, 4);
-    b.writeUInt32LE(txId, 8);
-    b.writeUInt32LE(payload.length, 12);
-    payload.copy(b, HEADER_SIZE);
-    this.out.push(b);
+    this.out.push(encodeFrame(type, reqId, txId, payload));
   }
 
   /**
@@ -117,13 +96,7 @@ export class MockConnection implements Caller, WatchOwner {
       if (this.queuedEvents.has(key)) return false;
       this.queuedEvents.add(key);
     }
-    const b = Buffer.allocUnsafe(HEADER_SIZE + len);
-    b.writeUInt32LE(XS_WATCH_EVENT, 0);
-    b.writeUInt32LE(0, 4);
-    b.writeUInt32LE(0, 8);
-    b.writeUInt32LE(len, 12);
-    b.write(key, HEADER_SIZE, 'latin1');
-    this.out.push(b);
+    this.out.push(encodeFrame(XsType.WATCH_EVENT, 0, 0, Buffer.from(key, 'latin1')));
     return true;
   }
 
@@ -149,7 +122,6 @@ export class MockConnection implements Caller, WatchOwner {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.out = [];
-    this.pending = undefined;
     this.sink.close();
     this.handler.closed(this);
   }

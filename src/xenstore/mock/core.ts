@@ -5,7 +5,8 @@
 
 import type { Logger } from 'pino';
 import { DirectSpace, type FireFn, XsFail } from './access.js';
-import { MockConnection, PAYLOAD_MAX, type RequestHandler, type Sink, XS_ERROR } from './connection.js';
+import { XsType } from '../wire.js';
+import { MockConnection, PAYLOAD_MAX, type RequestHandler, type Sink } from './connection.js';
 import { DomainRegistry } from './domains.js';
 import { OPS, type Result } from './handlers.js';
 import { DEFAULT_PERMS, type NodePerms, PERM_READ, permFor } from './permissions.js';
@@ -97,8 +98,8 @@ export class MockCore implements RequestHandler {
           }
         }
       }
-      if (typeof result === 'string') conn.reply(XS_ERROR, reqId, txId, errnoPayload(result));
-      else if (result.length > PAYLOAD_MAX) conn.reply(XS_ERROR, reqId, txId, errnoPayload('E2BIG'));
+      if (typeof result === 'string') conn.reply(XsType.ERROR, reqId, txId, errnoPayload(result));
+      else if (result.length > PAYLOAD_MAX) conn.reply(XsType.ERROR, reqId, txId, errnoPayload('E2BIG'));
       else conn.reply(type, reqId, txId, result);
       this.dirty.add(conn);
       const after = this.afterReply;
