@@ -9,19 +9,38 @@ import { TsxError } from '../errors.js';
 import type { Connect } from './client.js';
 import { E_XS_UNAVAILABLE } from './errors.js';
 
-export function socketConnect(path: string): Connect {
-  return () =>
-    new Promise<Duplex>((resolve, reject) => {
-      const sock = createConnection(path);
-      sock.once('connect', () => {
-        sock.removeAllListeners('error');
-        sock.setNoDelay?.(true);
-        resolve(sock);
-      });
-      sock.once('error', (err) =>
-        reject(new TsxError(E_XS_UNAVAILABLE, `cannot connect to xenstored at ${path}: ${err.message}`, { cause: err, details: { path } })),
-      );
+function connectOnce(path: string): Promise<Duplex> {
+  return new Promise<Duplex>((resolve, reject) => {
+    const sock = createConnection(path);
+    sock.once('connect', () => {
+      sock.removeAllListeners('error');
+      resolve(sock);
     });
+    sock.once('error', reject);
+  });
+}
+
+/** cxenstored listens with a tiny backlog: a busy daemon answers EAGAIN, which is worth a retry. */
+const EAGAIN_RETRIES = 50;
+
+export function socketConnect(path: string): Connect {
+  return async () => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await connectOnce(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' && attempt < EAGAIN_RETRIES) {
+          await new Promise((r) => setTimeout(r, 2 + attempt));
+          continue;
+        }
+        throw new TsxError(E_XS_UNAVAILABLE, `cannot connect to xenstored at ${path}: ${(err as Error).message}`, {
+          cause: err,
+          details: { path, errno: code },
+        });
+      }
+    }
+  };
 }
 
 /**
