@@ -71,10 +71,10 @@ for (const kind of ['cxenstored', 'oxenstored'] as RealKind[]) {
         await r.next();
         await i.next();
         await xs.introduceDomain(9, 1234n, 5);
-        expect((await i.next()).value?.path).toBe('@introduceDomain');
+        expect(((await i.next()).value as { path: string }).path).toBe('@introduceDomain');
         expect(await xs.isDomainIntroduced(9)).toBe(true);
         await d.setDomains([]);
-        expect((await r.next()).value?.path).toBe('@releaseDomain');
+        expect(((await r.next()).value as { path: string }).path).toBe('@releaseDomain');
         await expect.poll(() => xs.isDomainIntroduced(9), { timeout: 3000 }).toBe(false);
         await rel.close();
         await intro.close();
