@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DomainView, TsxEvent } from '../../src/lifecycle/api.js';
 import { describeReal, startXenstored, type RealXenstored } from '../fixtures/xenstored.js';
 import { buildOnce, cli, startServe, type ServeProcess } from './helpers/serve-process.js';
-import { http, subscribe, userScenario, writeCfg } from './helpers/scenario.js';
+import { expectDocumented, http, subscribe, userScenario, writeCfg } from './helpers/scenario.js';
 
 const run = promisify(execFile);
 
@@ -73,6 +73,7 @@ describeReal('cxenstored', 'tsxend serve against real cxenstored', () => {
     // An event says what was found and what was decided for each domain.
     const found = (u: string): TsxEvent | undefined => sub.events.find((e) => e.uuid === u && /adopt|reconcil|found/i.test(`${e.type} ${e.step ?? ''}`));
     for (const b of before) expect(found(b.uuid), `no reconcile event for ${b.name}: ${sub.events.map((e) => e.type).join(', ')}`).toBeDefined();
+    expectDocumented(sub.events);
     sub.close();
 
     // Re-adopted domains are fully manageable: pause, unpause, destroy with nothing left behind.

@@ -2,7 +2,7 @@
 // create, list, pause, unpause, attach, detach and destroy through the CLI and through raw HTTP,
 // with a websocket client checking it sees every event in order and can resume with `since`.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,13 @@ export async function subscribe(d: ServeProcess, since?: number): Promise<{ even
       });
     },
   };
+}
+
+/** Every event type a run produced must be documented in docs/events.md (as `type`). */
+export function expectDocumented(events: readonly TsxEvent[]): void {
+  const doc = readFileSync(new URL('../../../docs/events.md', import.meta.url), 'utf8');
+  const missing = [...new Set(events.map((e) => e.type))].filter((t) => !doc.includes(`\`${t}\``));
+  expect(missing, 'event types missing from docs/events.md').toEqual([]);
 }
 
 export function expectContiguous(events: readonly TsxEvent[]): void {
@@ -127,6 +134,7 @@ export async function userScenario(d: ServeProcess, prefix: string): Promise<str
   // The subscriber saw all of it, in order, with no gap.
   await sub.waitFor((e) => e.uuid === hb.uuid && /destroy/.test(e.type));
   expectContiguous(sub.events);
+  expectDocumented(sub.events);
   expect(sub.events[0]?.seq).toBe(seq0 + 1);
   const types = new Set(sub.events.map((e) => e.type));
   expect(types.size).toBeGreaterThan(4);
