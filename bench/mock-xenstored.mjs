@@ -1,0 +1,97 @@
+// Mock xenstored vs real cxenstored, measured by Xen's own test-xenstore: the same
+// `test-xenstore -i N` runs against each daemon's Unix socket, alternating, in one run.
+// Reports per-test time per operation and the mock/cxenstored ratio (target ≤ 1.0×).
+//
+//   npm run build && node bench/mock-xenstored.mjs [--iterations N] [--rounds R]
+//
+// Needs Debian's xen-utils-4.17 (xenstored, test-xenstore), libxen-dev and gcc (the
+// hypervisor stub of test/fixtures/xsstub.c is compiled into a temporary directory).
+
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { MockXenstored } from '../dist/xenstore/mock/index.js';
+
+const run = promisify(execFile);
+const TEST = '/usr/lib/xen-4.17/bin/test-xenstore';
+const XENSTORED = '/usr/lib/xen-4.17/bin/xenstored';
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const iterations = opt('--iterations', 200);
+const rounds = opt('--rounds', 3);
+
+for (const f of [TEST, XENSTORED]) if (!existsSync(f)) throw new Error(`${f} missing: install xen-utils-4.17`);
+
+const dir = mkdtempSync(join(tmpdir(), 'tsxend-bench-xs-'));
+const stub = join(dir, 'xsstub.so');
+execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', stub, new URL('../test/fixtures/xsstub.c', import.meta.url).pathname, '-ldl', '-lpthread']);
+writeFileSync(join(dir, 'domains'), '');
+writeFileSync(join(dir, 'xsd_port'), '1');
+writeFileSync(join(dir, 'xsd_kva'), Buffer.alloc(4096));
+
+const waitSocket = async (path) => {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((resolve) => {
+      const s = connect(path);
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no socket at ${path}`);
+};
+
+const cSock = join(dir, 'socket');
+const cx = spawn(XENSTORED, ['-N'], {
+  env: { ...process.env, LD_PRELOAD: stub, XS_STUB_DIR: dir, XS_STUB_DOMAINS: join(dir, 'domains'), XENSTORED_RUNDIR: dir },
+  stdio: 'ignore',
+});
+const mock = new MockXenstored();
+const mSock = join(dir, 'mock.sock');
+await mock.listen(mSock);
+await waitSocket(cSock);
+
+async function measure(sock) {
+  const { stdout } = await run(TEST, ['-i', String(iterations)], { env: { ...process.env, XENSTORED_PATH: sock }, timeout: 600_000 });
+  const out = new Map();
+  for (const line of stdout.trim().split('\n')) {
+    const m = /^(.*?)\s*:\s*(?:avg:\s*)?(\d+) ns/.exec(line);
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+const samples = { cxenstored: [], mock: [] };
+try {
+  await measure(cSock); // warm-up (both), discarded
+  await measure(mSock);
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? ['cxenstored', 'mock'] : ['mock', 'cxenstored'];
+    for (const who of order) samples[who].push(await measure(who === 'mock' ? mSock : cSock));
+  }
+} finally {
+  cx.kill('SIGTERM');
+  await mock.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const names = [...samples.cxenstored[0].keys()];
+let logSum = 0;
+console.log(`test-xenstore -i ${iterations}, ${rounds} rounds (median ns per iteration), node ${process.version}`);
+console.log('| test | cxenstored | mock | mock / cxenstored |');
+console.log('|---|---:|---:|---:|');
+for (const n of names) {
+  const c = median(samples.cxenstored.map((s) => s.get(n)));
+  const m = median(samples.mock.map((s) => s.get(n)));
+  logSum += Math.log(m / c);
+  console.log(`| ${n} | ${c} | ${m} | ${(m / c).toFixed(2)}× |`);
+}
+console.log(`| **geometric mean** | | | **${Math.exp(logSum / names.length).toFixed(2)}×** |`);
