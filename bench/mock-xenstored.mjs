@@ -13,6 +13,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Buffer } from 'node:buffer';
+import { setTimeout } from 'node:timers';
 import { MockXenstored } from '../dist/xenstore/mock/index.js';
 
 const run = promisify(execFile);
