@@ -1,0 +1,116 @@
+// The one validator every format passes through: defaults, then per-field rules (the JSON
+// Schema), then whole-config rules (unique devids, vdevs, MACs, vifnames; one root disk; the
+// relations between fields). Nothing downstream sees an unvalidated object.
+
+import { Value } from 'typebox/value';
+import { ProblemList } from './errors.js';
+import { withDefaults } from './defaults.js';
+import type { DeviceEntry, XendConfig } from './model.js';
+import { xendConfigSchema } from './schema.js';
+import { vdevToNumber } from './vdev.js';
+
+export interface ValidateSource {
+  file?: string;
+  /** Where each top-level key was written (text formats), for file:line:col in problems. */
+  locations?: Map<string, { line: number; col: number }>;
+}
+
+function jsonPath(instancePath: string): string {
+  return instancePath === '' ? '$' : '$' + instancePath.split('/').slice(1).map((p) => (/^[A-Za-z_][\w]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`)).join('');
+}
+
+function describeSchemaError(e: { keyword: string; message: string; params: Record<string, unknown> }): string {
+  if (e.keyword === 'additionalProperties') return `unknown key(s) ${JSON.stringify(e.params['additionalProperties'])}`;
+  if (e.keyword === 'required') return `missing required key(s) ${JSON.stringify(e.params['requiredProperties'] ?? e.params)}`;
+  return e.message;
+}
+
+/** Validates a model (JSON, or what a parser produced) and answers it normalised. */
+export function validateConfig(input: unknown, source: ValidateSource = {}): XendConfig {
+  const problems = new ProblemList(source.file);
+  const where = (key: string) => {
+    const top = key.replace(/^\$\./, '').split(/[.[]/)[0] ?? '';
+    const loc = source.locations?.get(top);
+    return loc ? { path: key, line: loc.line, col: loc.col } : { path: key };
+  };
+  const model = withDefaults(input);
+  if (typeof model !== 'object' || model === null || Array.isArray(model)) {
+    problems.add('a domain config must be an object', { path: '$' });
+    problems.throwIfAny();
+  }
+  for (const e of Value.Errors(xendConfigSchema, model)) {
+    if (e.keyword === 'boolean' || e.keyword === 'anyOf') continue; // reported more precisely by a sibling error
+    const path = jsonPath(e.instancePath);
+    const value = e.instancePath === '' ? undefined : Value.Pointer.Get(model, e.instancePath);
+    const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+    problems.add(`${path}: ${describeSchemaError(e)}${shown}`, where(path));
+  }
+  problems.throwIfAny();
+  const config = model as XendConfig;
+  checkWholeConfig(config, problems, where);
+  problems.throwIfAny();
+  return config;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function checkWholeConfig(c: XendConfig, problems: ProblemList, where: (key: string) => { path: string }): void {
+  const add = (key: string, message: string) => problems.add(`${key}: ${message}`, where(key));
+  if (c.name.includes('/')) add('$.name', `must not contain '/' (got ${JSON.stringify(c.name)})`);
+  if (c.name !== c.name.trim()) add('$.name', `must not start or end with spaces (got ${JSON.stringify(c.name)})`);
+  if (CONTROL.test(c.name)) add('$.name', `must not contain control characters (got ${JSON.stringify(c.name)})`);
+  if (c.name === 'Domain-0') add('$.name', '"Domain-0" is the control domain');
+  if (c.maxmem < c.memory) add('$.maxmem', `must be at least memory (${c.memory} MiB), got ${c.maxmem}`);
+  if (c.maxvcpus < c.vcpus) add('$.maxvcpus', `must be at least vcpus (${c.vcpus}), got ${c.maxvcpus}`);
+  if (c.type === 'pv' && !c.image.kernel && !c.bootloader) add('$.image.kernel', 'a PV guest needs a kernel or a bootloader');
+
+  const seen = new Map<string, string>();
+  const unique = (kind: string, value: string, path: string) => {
+    const k = `${kind}:${value}`;
+    const first = seen.get(k);
+    if (first) add(path, `duplicate ${kind} ${JSON.stringify(value)} (also at ${first})`);
+    else seen.set(k, path);
+  };
+  let bootable = 0;
+  for (const [uuid, entry] of Object.entries(c.devices)) {
+    const p = `$.devices[${JSON.stringify(uuid)}].config`;
+    checkDevice(entry, p, add, unique);
+    if (entry.class === 'vbd' && entry.config.bootable) bootable++;
+    if (entry.config.devid !== undefined) unique(`${entry.class} devid`, String(entry.config.devid), `${p}.devid`);
+  }
+  if (bootable > 1) add('$.devices', `only one disk may be bootable (the root disk); ${bootable} are`);
+}
+
+function checkDevice(
+  entry: DeviceEntry,
+  p: string,
+  add: (key: string, message: string) => void,
+  unique: (kind: string, value: string, path: string) => void,
+): void {
+  switch (entry.class) {
+    case 'vbd': {
+      const num = vdevToNumber(entry.config.vdev);
+      if (num === undefined) add(`${p}.vdev`, `${JSON.stringify(entry.config.vdev)} is not a valid virtual device (xvda, hda, sda, d0p1, ...)`);
+      else unique('vdev', String(num), `${p}.vdev`);
+      if (entry.config.target === '' && entry.config.devtype !== 'cdrom') add(`${p}.target`, 'a disk needs a target (only an empty CD-ROM may have none)');
+      if (entry.config.devtype === 'cdrom' && entry.config.access === 'w') add(`${p}.access`, 'a CD-ROM is read-only');
+      if (entry.config.target !== '' && entry.config.access === 'w') unique('writable target', entry.config.target, `${p}.target`);
+      if (CONTROL.test(entry.config.target)) add(`${p}.target`, 'must not contain control characters');
+      break;
+    }
+    case 'vif': {
+      const first = parseInt(entry.config.mac.slice(0, 2), 16);
+      if (first & 1) add(`${p}.mac`, `${entry.config.mac} is a multicast address`);
+      if (entry.config.mac === '00:00:00:00:00:00') add(`${p}.mac`, 'the all-zero MAC is not a unicast address');
+      unique('mac', entry.config.mac, `${p}.mac`);
+      if (entry.config.vifname !== undefined) unique('vifname', entry.config.vifname, `${p}.vifname`);
+      break;
+    }
+    case 'vfb':
+      if (!entry.config.vnc && !entry.config.sdl) add(p, 'a vfb needs vnc or sdl');
+      break;
+    default:
+      break;
+  }
+}
