@@ -1,7 +1,6 @@
 // Binds the daemon to the real layers: the config parser and the lifecycle's environment
 // factory (embedded mock xenstore or a real socket, simulated or real hypervisor, devices).
 
-import type { ConfigProblem } from '../config/errors.js';
 import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
 import type { ConfigInput } from './config-input.js';
 import type { EnvironmentFactory } from './server.js';
