@@ -7,7 +7,7 @@ export type ConfigFormat = 'xl' | 'sxp' | 'json';
 
 export interface ConfigInput {
   /** Parses and validates one domain config. Throws the config layer's ConfigError (400). */
-  parseDomain(text: string, format: ConfigFormat, file: string): XendConfig;
+  parseDomain(text: string, format: ConfigFormat, file: string): { config: XendConfig; warnings: string[] };
   /** An already-decoded JSON model (from an application/json body). */
   validateDomain(model: unknown, file: string): XendConfig;
   /** One device from an xl-style spec string or a model object. */

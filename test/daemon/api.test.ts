@@ -256,3 +256,36 @@ describe('auth', () => {
     expect(lines.every((l) => l.requestId === 'abc-123')).toBe(true);
   });
 });
+
+describe('with the real config layer', () => {
+  it('answers an xl.cfg syntax error 400 TSX_ERR_CONFIG_SYNTAX with file:line:col', async () => {
+    const { loadConfigInput } = await import('../../src/daemon/wiring.js');
+    h = await harness({ config: await loadConfigInput() });
+    const res = await h.call({ method: 'POST', url: '/v1/domains', headers: { 'content-type': 'text/plain', 'x-tsxend-filename': 'bad.cfg' }, payload: 'name = "ok"\nmemory = = 12\n' });
+    expect(res.status).toBe(400);
+    const body = res.json() as { code: string; message: string; problems: { file: string; line: number; col: number }[] };
+    expect(body.code).toBe('TSX_ERR_CONFIG_SYNTAX');
+    expect(body.problems[0]).toMatchObject({ file: 'bad.cfg', line: 2 });
+    expect(body.message).toMatch(/^bad\.cfg:2:\d+: /);
+  });
+
+  it('creates from xl.cfg, SXP and the JSON model, and hot-attaches from an xl device string', async () => {
+    const { loadConfigInput } = await import('../../src/daemon/wiring.js');
+    h = await harness({ config: await loadConfigInput() });
+    const xl = await h.call({ method: 'POST', url: '/v1/domains', headers: { 'content-type': 'text/plain' }, payload: 'name = "xl1"\nmemory = 256\nkernel = "/boot/vmlinuz"\ndisk = ["phy:/dev/vg/xl1,xvda,w"]\nvif = ["bridge=xenbr0"]\n' });
+    expect(xl.status).toBe(201);
+    expect((xl.json() as { devices: { class: string }[] }).devices.map((d) => d.class).sort()).toEqual(['vbd', 'vif']);
+    const sxp = await h.call({ method: 'POST', url: '/v1/domains', headers: { 'content-type': 'application/x-sxp' }, payload: '(vm (name sxp1) (memory 128) (image (linux (kernel /boot/vmlinuz))))' });
+    expect(sxp.status, sxp.body).toBe(201);
+    const json = await h.call({ method: 'POST', url: '/v1/domains', payload: { name: 'json1', type: 'pvh', memory: 128 } });
+    expect(json.status, json.body).toBe(201);
+    const bad = await h.call({ method: 'POST', url: '/v1/domains', payload: { name: 'json2', memory: 'lots' } });
+    expect(bad.status).toBe(400);
+    expect((bad.json() as { code: string }).code).toMatch(/^TSX_ERR_CONFIG_/);
+    const att = await h.call({ method: 'POST', url: '/v1/domains/xl1/devices', payload: { class: 'vbd', spec: 'phy:/dev/vg/data,xvdb,w' } });
+    expect(att.status, att.body).toBe(201);
+    expect(att.json()).toMatchObject({ class: 'vbd', config: { vdev: 'xvdb', target: '/dev/vg/data', access: 'w' } });
+    const badDev = await h.call({ method: 'POST', url: '/v1/domains/xl1/devices', payload: { class: 'vbd', spec: 'phy:/dev/vg/data,notadisk,w' } });
+    expect(badDev.status).toBe(400);
+  });
+});

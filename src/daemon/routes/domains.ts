@@ -48,7 +48,9 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     const format = CONFIG_MEDIA_TYPES[mediaType] ?? 'json';
     const file = typeof request.headers['x-tsxend-filename'] === 'string' ? request.headers['x-tsxend-filename'].slice(0, 256) : '<request>';
-    const model = format === 'json' ? config.validateDomain(request.body, file) : config.parseDomain(String(request.body), format, file);
+    const parsed = format === 'json' ? { config: config.validateDomain(request.body, file), warnings: [] } : config.parseDomain(String(request.body), format, file);
+    const model = parsed.config;
+    if (parsed.warnings.length > 0) request.log.warn({ warnings: parsed.warnings, name: model.name }, 'config warnings');
     const q = request.query;
     const op = orch.createDomain(model, {
       requestId: request.id,

@@ -249,7 +249,7 @@ export const fakeConfigInput: ConfigInput = {
       }
       kv.set(m[1] as string, m[2] as string);
     });
-    return fakeModel(kv.get('name') ?? 'noname', Number(kv.get('memory') ?? 128), kv.has('disk') ? 1 : 0);
+    return { config: fakeModel(kv.get('name') ?? 'noname', Number(kv.get('memory') ?? 128), kv.has('disk') ? 1 : 0), warnings: [] };
   },
   validateDomain(model) {
     const m = model as { name?: string; memory?: number };

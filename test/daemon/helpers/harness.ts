@@ -6,6 +6,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { buildApp } from '../../../src/daemon/app.js';
 import type { TokenAuth } from '../../../src/daemon/auth.js';
+import type { ConfigInput } from '../../../src/daemon/config-input.js';
 import { Metrics } from '../../../src/daemon/metrics.js';
 import { FakeOrchestrator, fakeConfigInput } from './fake-orchestrator.js';
 
@@ -16,14 +17,14 @@ export interface Harness {
   call(opts: InjectOptions & { method: string; url: string }): Promise<{ status: number; json: () => unknown; body: string; headers: Record<string, unknown> }>;
 }
 
-export async function harness(opts: { auth?: TokenAuth; ring?: number; maxEventBufferBytes?: number } = {}): Promise<Harness> {
+export async function harness(opts: { auth?: TokenAuth; ring?: number; maxEventBufferBytes?: number; config?: ConfigInput } = {}): Promise<Harness> {
   const orch = new FakeOrchestrator(opts.ring);
   const logs: string[] = [];
   const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logs.push(chunk.toString()); cb(); } });
   const logger = pino({ level: 'debug', redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } }, sink);
   const app = await buildApp({
     orchestrator: orch,
-    config: fakeConfigInput,
+    config: opts.config ?? fakeConfigInput,
     metrics: new Metrics(orch, { defaultMetrics: false }),
     version: '0.0.0-test',
     logger,
