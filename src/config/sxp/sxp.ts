@@ -35,7 +35,7 @@ export function parseSxpText(text: string, file?: string): Sxp[] {
       i++;
       line++;
       lineStart = i;
-    } else if (c === ' ' || c === '\t' || c === '\r') i++;
+    } else if (/\s/.test(c)) i++; // any other blank (\t, \r, \v, \f, NBSP, ...)
     else if (c === '#') while (i < text.length && text[i] !== '\n') i++;
     else if (c === '(') {
       const l: SxpList = { kind: 'list', items: [], line, col };
