@@ -18,6 +18,7 @@ import {
 } from '../../src/config/index.js';
 
 const word = fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/);
+// eslint-disable-next-line no-control-regex -- printable strings only
 const text = fc.string({ maxLength: 20 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s));
 const mac = fc.tuple(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(([a, b, c]) => ['00', '16', '3e', a, b, c].map((x) => (typeof x === 'number' ? x.toString(16).padStart(2, '0') : x)).join(':'));
 
