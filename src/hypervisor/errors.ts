@@ -1,0 +1,31 @@
+// Error codes of the hypervisor layer (simulated and real Xen). Stable names: never renamed.
+
+import { defineError } from '../errors.js';
+
+/** The real hypervisor was asked for but this host cannot provide it (no privcmd, no libxenctrl...). */
+export const E_XEN_UNAVAILABLE = defineError(
+  'TSX_ERR_XEN_UNAVAILABLE',
+  503,
+  'The Xen hypervisor interface is not available on this host (details name what is missing)',
+);
+
+/** A libxenctrl/libxenguest call failed; details carry {call, domid, errno, xcError}. */
+export const E_XEN_CALL_FAILED = defineError(
+  'TSX_ERR_XEN_CALL_FAILED',
+  502,
+  'A libxenctrl or libxenguest call failed (details name the call, the domain, errno and the xc error)',
+);
+
+/** The binding does not (yet) know how to do this on real Xen, e.g. an HVM build. */
+export const E_XEN_UNSUPPORTED = defineError(
+  'TSX_ERR_XEN_UNSUPPORTED',
+  501,
+  'The real Xen binding does not support this request (e.g. building an HVM guest)',
+);
+
+/** An unknown hypervisor kind was asked for (serve/doctor --hypervisor). */
+export const E_HV_BAD_KIND = defineError(
+  'TSX_ERR_HV_BAD_KIND',
+  400,
+  'Unknown hypervisor kind: use simulated, xen or auto',
+);

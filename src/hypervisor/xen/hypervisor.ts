@@ -1,0 +1,268 @@
+// XenHypervisor: the Hypervisor contract on real Xen 4.17 through libxenctrl/libxenguest.
+// The libraries are opened on first use (or by open()), never at import. State changes are
+// found by diffing xc_domain_getinfolist snapshots: after every call that changes a domain,
+// and on a timer while someone listens (the daemon's @releaseDomain watch also calls refresh()).
+
+import { TsxError } from '../../errors.js';
+import type {
+  BuildResult,
+  BuildSpec,
+  DomainCreateSpec,
+  DomainInfo,
+  DomainStateChange,
+  HostInfo,
+  Hypervisor,
+  ShutdownReason,
+} from '../types.js';
+import { E_XEN_CALL_FAILED } from '../errors.js';
+import { Xc, type XenLibPaths } from './binding.js';
+import { buildPv } from './build.js';
+import { XEN } from './layouts.js';
+import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
+
+export interface XenHypervisorOptions {
+  /** Library paths (tests load the recording fake here). */
+  readonly libs?: XenLibPaths;
+  /** Poll period of getinfolist while state listeners exist, ms (0 = no timer). */
+  readonly pollIntervalMs?: number;
+}
+
+const SHUTDOWN_CODES: Record<ShutdownReason, number> = {
+  poweroff: 0,
+  reboot: 1,
+  suspend: 2,
+  crash: 3,
+  watchdog: 4,
+  soft_reset: 5,
+};
+
+const BATCH = 256;
+
+export class XenHypervisor implements Hypervisor {
+  readonly kind = 'xen' as const;
+  private xc: Xc | undefined;
+  private opening: Promise<Xc> | undefined;
+  private readonly listeners = new Set<(change: DomainStateChange) => void>();
+  private known = new Map<number, DomainInfo>();
+  private timer: NodeJS.Timeout | undefined;
+  /** Targets recorded before the build (PoD targets only make sense once memory exists). */
+  private readonly built = new Set<number>();
+  private physCaps: number | undefined;
+
+  constructor(private readonly options: XenHypervisorOptions = {}) {}
+
+  /** Opens the libraries and the interface; answers once, later calls reuse it. */
+  open(): Promise<Xc> {
+    if (this.xc) return Promise.resolve(this.xc);
+    this.opening ??= Xc.open(this.options.libs).then(
+      (xc) => (this.xc = xc),
+      (err: unknown) => {
+        this.opening = undefined;
+        throw err;
+      },
+    );
+    return this.opening;
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    const xc = await this.open();
+    const phys = this.physinfo(xc);
+    const v = xc.call('xc_version', undefined, XEN.XENVER_version, null);
+    const extra = Buffer.alloc(16);
+    xc.call('xc_version', undefined, XEN.XENVER_extraversion, extra);
+    const nul = extra.indexOf(0);
+    return {
+      hypervisor: 'xen',
+      version: `${v >>> 16}.${v & 0xffff}${extra.subarray(0, nul < 0 ? 16 : nul).toString('latin1')}`,
+      nrCpus: phys.nr_cpus,
+      totalMemoryKiB: Number(phys.total_pages) * 4,
+      freeMemoryKiB: Number(phys.free_pages) * 4,
+    };
+  }
+
+  private physinfo(xc: Xc): { nr_cpus: number; total_pages: bigint | number; free_pages: bigint | number; capabilities: number } {
+    const buf = Buffer.alloc(xc.koffi.sizeof(xc.layouts.physinfo));
+    xc.call('xc_physinfo', undefined, buf);
+    const p = xc.koffi.decode(buf, xc.layouts.physinfo) as { nr_cpus: number; total_pages: bigint; free_pages: bigint; capabilities: number };
+    this.physCaps = p.capabilities;
+    return p;
+  }
+
+  async createDomain(spec: DomainCreateSpec): Promise<number> {
+    const xc = await this.open();
+    if (this.physCaps === undefined) this.physinfo(xc);
+    const config = encodeCreateConfig(xc, spec, this.physCaps ?? 0);
+    const domid = [0];
+    xc.call('xc_domain_create', undefined, domid, config);
+    const id = domid[0] ?? 0;
+    if (spec.type !== 'pv') this.hvmDomains.add(id);
+    await this.refresh();
+    return id;
+  }
+
+  async setMaxVcpus(domid: number, vcpus: number): Promise<void> {
+    (await this.open()).call('xc_domain_max_vcpus', domid, domid, vcpus);
+  }
+
+  async setMaxMemory(domid: number, kib: number): Promise<void> {
+    const xc = await this.open();
+    xc.call('xc_domain_setmaxmem', domid, domid, BigInt(kib));
+    // A PV guest's e820 must reach the maximum so it can balloon up (libxl__build_pre).
+    if (!this.isHvm(domid)) xc.call('xc_domain_set_memmap_limit', domid, domid, BigInt(kib));
+  }
+
+  async setMemoryTarget(domid: number, kib: number): Promise<void> {
+    const xc = await this.open();
+    // Before the build there is no memory to aim at: the build allocates the target itself.
+    // Afterwards libxl sets the PoD target (a no-op for PV guests) and the balloon does the rest
+    // through memory/target in xenstore.
+    if (!this.built.has(domid)) return;
+    xc.call('xc_domain_set_pod_target', domid, domid, BigInt(Math.floor(kib / 4)), null, null, null);
+  }
+
+  async setOnlineVcpus(domid: number, vcpus: number): Promise<void> {
+    // vCPU hotplug is the guest's act on cpu/N/availability in xenstore; Xen only bounds it.
+    const info = await this.getInfo(domid);
+    if (!info) throw this.noDomain('setOnlineVcpus', domid);
+    if (vcpus > info.maxVcpuId + 1) {
+      throw new TsxError(E_XEN_CALL_FAILED, `domain ${domid} has at most ${info.maxVcpuId + 1} vcpus`, {
+        details: { call: 'setOnlineVcpus', domid, errno: 22, errnoName: 'EINVAL', xcError: undefined },
+      });
+    }
+  }
+
+  async allocUnboundEvtchn(domid: number, remoteDomid: number): Promise<number> {
+    return (await this.open()).call('xc_evtchn_alloc_unbound', domid, domid, remoteDomid);
+  }
+
+  async build(domid: number, spec: BuildSpec): Promise<BuildResult> {
+    const result = buildPv(await this.open(), domid, spec);
+    this.built.add(domid);
+    return result;
+  }
+
+  async pause(domid: number): Promise<void> {
+    (await this.open()).call('xc_domain_pause', domid, domid);
+    await this.refresh();
+  }
+
+  async unpause(domid: number): Promise<void> {
+    (await this.open()).call('xc_domain_unpause', domid, domid);
+    await this.refresh();
+  }
+
+  async shutdown(domid: number, reason: ShutdownReason): Promise<void> {
+    (await this.open()).call('xc_domain_shutdown', domid, domid, SHUTDOWN_CODES[reason]);
+    await this.refresh();
+  }
+
+  /** Pauses then destroys (as xend and libxl do); a domain already gone is not an error. */
+  async destroy(domid: number): Promise<void> {
+    const xc = await this.open();
+    try {
+      xc.call('xc_domain_pause', domid, domid);
+    } catch {
+      // A dying or already-paused domain refuses; destroy below is what matters.
+    }
+    try {
+      xc.call('xc_domain_destroy', domid, domid);
+    } catch (err) {
+      if (!(err instanceof TsxError && err.details['errnoName'] === 'ESRCH')) throw err;
+    }
+    this.built.delete(domid);
+    await this.refresh();
+  }
+
+  async getInfo(domid: number): Promise<DomainInfo | undefined> {
+    const xc = await this.open();
+    const [first] = this.getinfolist(xc, domid, 1);
+    return first && first.domid === domid ? first : undefined;
+  }
+
+  /** Guest domains (dom0 is implicit, as in the domains file). */
+  async list(): Promise<DomainInfo[]> {
+    const xc = await this.open();
+    const out: DomainInfo[] = [];
+    for (let first = 1; ; ) {
+      const batch = this.getinfolist(xc, first, BATCH);
+      out.push(...batch.filter((d) => d.domid !== 0));
+      if (batch.length < BATCH) return out;
+      first = (batch[batch.length - 1]?.domid ?? first) + 1;
+    }
+  }
+
+  private readonly hvmDomains = new Set<number>();
+  private isHvm(domid: number): boolean {
+    return this.hvmDomains.has(domid);
+  }
+
+  private getinfolist(xc: Xc, first: number, max: number): DomainInfo[] {
+    const size = xc.koffi.sizeof(xc.layouts.domaininfo);
+    const buf = Buffer.alloc(size * max);
+    const n = xc.call('xc_domain_getinfolist', first === 0 ? undefined : first, first, max, buf);
+    const out: DomainInfo[] = [];
+    for (let i = 0; i < n; i++) {
+      const raw = xc.koffi.decode(buf, i * size, xc.layouts.domaininfo) as RawDomainInfo;
+      if (raw.flags & XEN.DOMINF_hvm_guest) this.hvmDomains.add(raw.domain);
+      out.push(decodeDomainInfo(raw));
+    }
+    return out;
+  }
+
+  /** Re-reads the domain list and tells listeners what appeared, changed or vanished. */
+  async refresh(): Promise<void> {
+    if (this.listeners.size === 0) return;
+    const now = new Map((await this.list()).map((d) => [d.domid, d]));
+    const changes: DomainStateChange[] = [];
+    for (const [domid, info] of now) {
+      const before = this.known.get(domid);
+      if (!before) changes.push({ type: 'created', info });
+      else if (stateKey(before) !== stateKey(info)) changes.push({ type: 'changed', info });
+    }
+    for (const domid of this.known.keys()) {
+      if (!now.has(domid)) {
+        changes.push({ type: 'destroyed', domid });
+        this.hvmDomains.delete(domid);
+        this.built.delete(domid);
+      }
+    }
+    this.known = now;
+    for (const c of changes) for (const l of this.listeners) l(c);
+  }
+
+  onStateChange(listener: (change: DomainStateChange) => void): () => void {
+    this.listeners.add(listener);
+    const period = this.options.pollIntervalMs ?? 1000;
+    if (!this.timer && period > 0) {
+      this.timer = setInterval(() => void this.refresh().catch(() => undefined), period);
+      this.timer.unref();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+    const xc = this.xc ?? (this.opening ? await this.opening.catch(() => undefined) : undefined);
+    this.xc = undefined;
+    this.opening = undefined;
+    xc?.close();
+  }
+
+  private noDomain(call: string, domid: number): TsxError {
+    return new TsxError(E_XEN_CALL_FAILED, `${call}: domain ${domid} does not exist`, {
+      details: { call, domid, errno: 3, errnoName: 'ESRCH', xcError: undefined },
+    });
+  }
+}
+
+function stateKey(d: DomainInfo): string {
+  return [d.paused, d.running, d.blocked, d.dying, d.crashed, d.shutdown, d.shutdownReason ?? ''].join(',');
+}
