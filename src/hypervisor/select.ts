@@ -34,8 +34,8 @@ export function resolveHypervisorKind(kind: HypervisorKind, privcmdPath = PRIVCM
   return existsSync(privcmdPath) ? 'xen' : 'simulated';
 }
 
-/** Answers a ready hypervisor of the chosen kind; for Xen the libraries are loaded and opened now. */
-export async function selectHypervisor(kind: HypervisorKind | string, deps: SelectDeps): Promise<Hypervisor> {
+/** Answers a ready hypervisor of the chosen kind (simulated, xen or auto); for Xen the libraries are loaded and opened now. */
+export async function selectHypervisor(kind: string, deps: SelectDeps): Promise<Hypervisor> {
   const privcmd = deps.privcmdPath ?? PRIVCMD_PATH;
   const chosen = resolveHypervisorKind(parseHypervisorKind(kind), privcmd);
   if (chosen === 'simulated') return deps.createSimulated();

@@ -1,0 +1,219 @@
+// The binding against the recording fake (test/fixtures/xcfake): a create calls libxc and
+// libxenguest in libxl's order with the right arguments; every failure at every step becomes a
+// typed error naming the call and the domain, and the create's undo leaves the fake with no domain.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { TsxError } from '../../src/errors.js';
+import type { BuildResult, Hypervisor } from '../../src/hypervisor/types.js';
+import { XenHypervisor } from '../../src/hypervisor/xen/index.js';
+import { startXcFake, xcfakeUnavailable, type XcFake } from '../fixtures/xcfake/xcfake.js';
+
+const why = xcfakeUnavailable();
+if (why && process.env['CI'] === 'true') throw new Error(`the xcfake suite cannot run under CI: ${why}`);
+const suite = why ? describe.skip : describe;
+if (why) console.warn(`skipping the Xen binding suite: ${why}`);
+
+const UUID = '6f3c2a1e-9b7d-4c55-8e21-0a1b2c3d4e5f';
+const files = mkdtempSync(join(tmpdir(), 'xenbind-'));
+const KERNEL = join(files, 'vmlinuz');
+const RAMDISK = join(files, 'initrd.img');
+writeFileSync(KERNEL, 'kernel');
+writeFileSync(RAMDISK, 'ramdisk');
+
+/** The lifecycle's create pipeline, step for step (issue 5's order), with destroy on failure. */
+async function createPv(hv: Hypervisor): Promise<{ domid: number; store: number; console: number; build: BuildResult }> {
+  const domid = await hv.createDomain({ uuid: UUID, type: 'pv', maxVcpus: 2 });
+  try {
+    await hv.setMaxVcpus(domid, 2);
+    await hv.setMaxMemory(domid, 524288);
+    await hv.setMemoryTarget(domid, 262144);
+    const store = await hv.allocUnboundEvtchn(domid, 0);
+    const console = await hv.allocUnboundEvtchn(domid, 0);
+    const build = await hv.build(domid, {
+      type: 'pv',
+      kernel: KERNEL,
+      ramdisk: RAMDISK,
+      cmdline: 'root=/dev/xvda1 console=hvc0',
+      memoryKiB: 262144,
+      maxMemoryKiB: 524288,
+      vcpus: 2,
+      storeEvtchn: store,
+      consoleEvtchn: console,
+    });
+    await hv.unpause(domid);
+    return { domid, store, console, build };
+  } catch (err) {
+    await hv.destroy(domid);
+    throw err;
+  }
+}
+
+const CREATE_ORDER = [
+  'xc_physinfo',
+  'xc_domain_create',
+  'xc_domain_max_vcpus',
+  'xc_domain_setmaxmem',
+  'xc_domain_set_memmap_limit',
+  'xc_evtchn_alloc_unbound',
+  'xc_evtchn_alloc_unbound',
+  'xc_dom_allocate',
+  'xc_dom_kernel_file',
+  'xc_dom_module_file',
+  'xc_dom_boot_xen_init',
+  'xc_dom_parse_image',
+  'xc_dom_mem_init',
+  'xc_dom_boot_mem_init',
+  'xc_dom_build_image',
+  'xc_dom_boot_image',
+  'xc_dom_gnttab_init',
+  'xc_dom_release',
+  'xc_domain_unpause',
+];
+
+suite('XenHypervisor over the recording fake', () => {
+  let fake: XcFake;
+  let hv: XenHypervisor;
+  beforeEach(async () => {
+    fake ??= startXcFake();
+    await hv?.close();
+    fake.reset();
+    hv = new XenHypervisor({ libs: fake.libs, pollIntervalMs: 0 });
+    await hv.open();
+    fake.reset();
+  });
+  afterAll(async () => {
+    await hv?.close();
+    fake?.cleanup();
+  });
+
+  it('creates a PV domain calling libxc and libxenguest in libxl order with the right arguments', async () => {
+    const r = await createPv(hv);
+    const calls = fake.calls();
+    expect(calls.map((c) => c.call)).toEqual(CREATE_ORDER);
+    const at = (name: string, i = 0) => calls.filter((c) => c.call === name)[i]!;
+    expect(at('xc_domain_create')).toMatchObject({
+      handle: UUID, // the UUID's 16 bytes, in order
+      ssidref: 0,
+      flags: 0, // PV: no CDF_hvm/hap
+      max_vcpus: 2,
+      max_evtchn_port: 1023,
+      max_grant_frames: -1,
+      max_maptrack_frames: -1,
+      grant_opts: 2,
+      emulation_flags: 0,
+    });
+    expect(at('xc_domain_max_vcpus')).toMatchObject({ domid: r.domid, max: 2 });
+    expect(at('xc_domain_setmaxmem')).toMatchObject({ domid: r.domid, max_memkb: 524288 });
+    expect(at('xc_domain_set_memmap_limit')).toMatchObject({ domid: r.domid, map_limitkb: 524288 });
+    expect(at('xc_evtchn_alloc_unbound', 0)).toMatchObject({ domid: r.domid, remote_dom: 0 });
+    expect(at('xc_dom_allocate')).toMatchObject({ cmdline: 'root=/dev/xvda1 console=hvc0', features: null });
+    expect(at('xc_dom_kernel_file')).toMatchObject({ filename: KERNEL });
+    expect(at('xc_dom_module_file')).toMatchObject({ filename: RAMDISK, cmdline: null });
+    // The image fields were set before boot_xen_init, with the two ports just allocated.
+    expect(at('xc_dom_boot_xen_init')).toMatchObject({
+      domid: r.domid,
+      same_xch: true,
+      container_type: 0,
+      flags: 0,
+      xenstore_evtchn: r.store,
+      xenstore_domid: 0,
+      console_evtchn: r.console,
+      console_domid: 0,
+      max_vcpus: 2,
+      modules: 1,
+    });
+    expect(r.store).toBe(1);
+    expect(r.console).toBe(2);
+    expect(at('xc_dom_mem_init')).toMatchObject({ mem_mb: 256 }); // the target, in MiB
+    // The frames handed to INTRODUCE are machine frames, translated through the image's p2m.
+    expect(r.build).toEqual({ storeGfn: 0x100000n + 0x801n, consoleGfn: 0x100000n + 0x802n, protocol: 'x86_64-abi' });
+    const info = await hv.getInfo(r.domid);
+    expect(info).toMatchObject({ domid: r.domid, uuid: UUID, paused: false, dying: false, shutdown: false, memoryKiB: 262144, maxMemoryKiB: 524288, onlineVcpus: 2 });
+  });
+
+  it('destroy pauses then destroys, and the domain is gone from the list', async () => {
+    const { domid } = await createPv(hv);
+    expect((await hv.list()).map((d) => [d.domid, d.uuid])).toEqual([[domid, UUID]]);
+    const before = fake.calls().length;
+    await hv.destroy(domid);
+    expect(fake.calls().slice(before).map((c) => [c.call, c['domid']])).toEqual([
+      ['xc_domain_pause', domid],
+      ['xc_domain_destroy', domid],
+    ]);
+    expect(await hv.list()).toEqual([]);
+    expect(fake.domainCount()).toBe(0);
+    await hv.destroy(domid); // already gone: not an error (xend's destroy never throws)
+  });
+
+  it('pause, unpause and shutdown with a reason reach Xen and show in getInfo', async () => {
+    const { domid } = await createPv(hv);
+    await hv.pause(domid);
+    expect((await hv.getInfo(domid))?.paused).toBe(true);
+    await hv.unpause(domid);
+    await hv.shutdown(domid, 'reboot');
+    expect(fake.calls().find((c) => c.call === 'xc_domain_shutdown')).toMatchObject({ domid, reason: 1 });
+    expect(await hv.getInfo(domid)).toMatchObject({ shutdown: true, shutdownReason: 'reboot', crashed: false });
+    await hv.shutdown(domid, 'crash');
+    expect(await hv.getInfo(domid)).toMatchObject({ shutdown: true, shutdownReason: 'crash', crashed: true });
+  });
+
+  it('memory target after the build sets the PoD target in pages, as libxl does', async () => {
+    const { domid } = await createPv(hv);
+    await hv.setMemoryTarget(domid, 131072);
+    expect(fake.calls().at(-1)).toMatchObject({ call: 'xc_domain_set_pod_target', domid, target_pages: 32768 });
+  });
+
+  it('hostInfo reads physinfo and the version', async () => {
+    expect(await hv.hostInfo()).toEqual({ hypervisor: 'xen', version: '4.17.3-xcfake', nrCpus: 2, totalMemoryKiB: 4194304, freeMemoryKiB: 3145728 });
+  });
+
+  it('onStateChange reports created, changed and destroyed', async () => {
+    const seen: string[] = [];
+    const off = hv.onStateChange((c) => seen.push(c.type === 'destroyed' ? `destroyed ${c.domid}` : `${c.type} ${c.info.domid} ${c.info.paused ? 'paused' : 'unpaused'}`));
+    const { domid } = await createPv(hv);
+    await hv.destroy(domid);
+    off();
+    expect(seen).toEqual([`created ${domid} paused`, `changed ${domid} unpaused`, `destroyed ${domid}`]);
+  });
+
+  it('an unknown guest type is refused with a typed error before any native build call', async () => {
+    const domid = await hv.createDomain({ uuid: UUID, type: 'hvm', maxVcpus: 1 });
+    expect(fake.calls().find((c) => c.call === 'xc_domain_create')).toMatchObject({ flags: 3, emulation_flags: 0x7ff });
+    const err = await hv.build(domid, { type: 'hvm', memoryKiB: 1024, maxMemoryKiB: 1024, vcpus: 1, storeEvtchn: 1, consoleEvtchn: 2 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TSX_ERR_XEN_UNSUPPORTED' });
+    expect(fake.calls().some((c) => c.call.startsWith('xc_dom_'))).toBe(false);
+  });
+
+  it('a missing kernel is reported as the xc_dom_kernel_file call failing, with errno and the xc error', async () => {
+    const domid = await hv.createDomain({ uuid: UUID, type: 'pv', maxVcpus: 1 });
+    const err = (await hv
+      .build(domid, { type: 'pv', kernel: join(files, 'nope'), memoryKiB: 1024, maxMemoryKiB: 1024, vcpus: 1, storeEvtchn: 1, consoleEvtchn: 2 })
+      .catch((e: unknown) => e)) as TsxError;
+    expect(err).toBeInstanceOf(TsxError);
+    expect(err.code).toBe('TSX_ERR_XEN_CALL_FAILED');
+    expect(err.details).toMatchObject({ call: 'xc_dom_kernel_file', domid, errno: 2, errnoName: 'ENOENT', xcError: { code: 2 } });
+    expect(err.message).toContain(`xc_dom_kernel_file for domain ${domid} failed: ENOENT`);
+    // The image is released even when the build fails.
+    expect(fake.calls().at(-1)?.call).toBe('xc_dom_release');
+  });
+
+  // Every counted call of a create, failed in turn: the error names that call, and the undo
+  // (destroy) leaves the fake with no domain.
+  for (let step = 1; step <= CREATE_ORDER.length; step++) {
+    const call = CREATE_ORDER[step - 1]!;
+    if (call === 'xc_dom_release') continue; // void: cannot fail
+    it(`a failure at step ${step} (${call}) is typed and leaves no domain`, async () => {
+      fake.reset({ failAt: step, errno: 12 });
+      const err = (await createPv(hv).catch((e: unknown) => e)) as TsxError;
+      expect(err).toBeInstanceOf(TsxError);
+      expect(err.code).toBe('TSX_ERR_XEN_CALL_FAILED');
+      expect(err.details).toMatchObject({ call, errno: 12, errnoName: 'ENOMEM', xcError: { code: 1, message: `xcfake: injected failure in ${call}` } });
+      if (call !== 'xc_physinfo' && call !== 'xc_domain_create') expect(err.details['domid']).toBe(1);
+      expect(fake.domainCount()).toBe(0);
+      expect(await hv.list()).toEqual([]);
+    });
+  }
+});
