@@ -6,7 +6,7 @@
 
 import type * as Koffi from 'koffi';
 
-type KoffiModule = typeof Koffi;
+type KoffiModule = Pick<typeof Koffi, 'struct' | 'array'>;
 type TypeObject = ReturnType<KoffiModule['struct']>;
 
 export interface XenLayouts {
