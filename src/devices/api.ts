@@ -45,6 +45,11 @@ export interface DeviceManager {
    * runs hotplug scripts, then waits (watch-driven) until each device is up or fails typed.
    */
   activateDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], journal: UndoJournal): Promise<DeviceView[]>;
+  /**
+   * Phase 3, after the guest is unpaused: waits (watch-driven) until every device's backend
+   * and frontend report Connected (4); a paused guest's frontends cannot get there.
+   */
+  waitConnected(ctx: DomainDeviceContext, devices: readonly DeviceView[]): Promise<DeviceView[]>;
   /** Orderly teardown: Closing → Closed (deadline) → hotplug remove → delete nodes. */
   destroyDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], options: { force: boolean }): Promise<{ leftovers: string[] }>;
   /** Reads back the devices found in xenstore for a domain (restart reconcile). */
