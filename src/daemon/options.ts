@@ -11,8 +11,12 @@ import { E_SERVE_OPTIONS } from './errors.js';
 export type XenstoreTarget = { kind: 'embedded' } | { kind: 'socket'; path: string };
 export type ListenTarget = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
+export type HypervisorChoice = 'simulated' | 'xen' | 'auto';
+
 export interface ServeOptions {
   readonly xenstore: XenstoreTarget;
+  /** simulated, xen (libxenctrl), or auto (xen when /dev/xen/privcmd exists). */
+  readonly hypervisor: HypervisorChoice;
   readonly listen: ListenTarget[];
   readonly stateDir: string;
   readonly runtimeDir: string;
@@ -30,7 +34,7 @@ export interface ServeOptions {
 }
 
 /** Every key, as flag (`--key`), config-file key and environment variable (TSXEND_KEY). */
-export const SERVE_KEYS = ['xenstore', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates'] as const;
+export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates'] as const;
 type Key = (typeof SERVE_KEYS)[number];
 type Raw = Partial<Record<Key, string[]>>;
 
@@ -175,8 +179,15 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     if (tokenFile === undefined) throw bad(`--listen tcp:${l.host}:${l.port} needs --token-file: a TCP listener always requires a token`);
     if (tlsCert === undefined && !isLoopback(l.host)) throw bad(`--listen tcp:${l.host}:${l.port}: a non-loopback listener needs --tls-cert and --tls-key`);
   }
+  const xenstore = parseXenstore(one('xenstore') ?? 'embedded');
+  // The embedded xenstore only makes sense with the simulated hypervisor; a real xenstored may
+  // sit on real Xen or (tests, CI) on nothing.
+  const hypervisor = one('hypervisor') ?? (xenstore.kind === 'embedded' ? 'simulated' : 'auto');
+  if (hypervisor !== 'simulated' && hypervisor !== 'xen' && hypervisor !== 'auto') throw bad(`--hypervisor ${hypervisor}: expected simulated, xen or auto`);
+  if (xenstore.kind === 'embedded' && hypervisor === 'xen') throw bad('--hypervisor xen needs the host xenstored: add --xenstore socket:/run/xenstored/socket');
   return {
-    xenstore: parseXenstore(one('xenstore') ?? 'embedded'),
+    xenstore,
+    hypervisor,
     listen,
     stateDir,
     runtimeDir,

@@ -152,4 +152,10 @@ describe('tsxend CLI', () => {
     expect(by('state dir')).toMatchObject({ status: 'ok' });
     expect(by('API socket')).toMatchObject({ status: 'ok' });
   });
+
+  it('doctor --hypervisor xen adds the real-Xen checks (libraries, control domain)', async () => {
+    const r = await run('doctor', '--hypervisor', 'xen', '--state-dir', join(dir, 'state'), '--json');
+    const report = JSON.parse(r.out) as { checks: { check: string; status: string }[] };
+    expect(report.checks.map((c) => c.check)).toEqual(expect.arrayContaining(['xen control domain', 'ffi (koffi)']));
+  });
 });

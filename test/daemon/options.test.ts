@@ -63,3 +63,13 @@ describe('serve options', () => {
     }
   });
 });
+
+describe('--hypervisor', () => {
+  it('defaults to simulated when embedded and auto against a real xenstored; xen needs a real xenstored', () => {
+    expect(resolveServeOptions([], { HOME: dir }).hypervisor).toBe('simulated');
+    expect(resolveServeOptions(['--xenstore', 'socket:/run/xenstored/socket'], { HOME: dir }).hypervisor).toBe('auto');
+    expect(resolveServeOptions(['--xenstore', 'socket:/x', '--hypervisor', 'xen'], { HOME: dir }).hypervisor).toBe('xen');
+    expect(() => resolveServeOptions(['--hypervisor', 'xen'], { HOME: dir })).toThrow(/needs the host xenstored/);
+    expect(() => resolveServeOptions(['--hypervisor', 'kvm'], { HOME: dir })).toThrow(/expected simulated, xen or auto/);
+  });
+});

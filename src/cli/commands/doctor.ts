@@ -137,8 +137,9 @@ async function checkDevice(path: string, what: string): Promise<Check> {
 
 export const command = clientCommand({
   summary: 'check what a dom0 needs (xenstored, hotplug scripts, state dir, API socket, /dev/xen) and how to fix each miss',
-  usage: 'doctor [--xenstore PATH] [--state-dir DIR] [--scripts-dir DIR] [--json]',
-  options: { xenstore: { type: 'string' }, 'state-dir': { type: 'string' }, 'scripts-dir': { type: 'string' } },
+  usage: 'doctor [--hypervisor xen] [--xenstore PATH] [--state-dir DIR] [--scripts-dir DIR] [--json]',
+  help: '  --hypervisor xen   also check what real Xen needs (libxenctrl and friends, control domain)',
+  options: { xenstore: { type: 'string' }, 'state-dir': { type: 'string' }, 'scripts-dir': { type: 'string' }, hypervisor: { type: 'string' } },
   positionals: 0,
   async run({ values, json }, io) {
     const env = io.env;
@@ -157,6 +158,11 @@ export const command = clientCommand({
       await checkDevice('/dev/xen/privcmd', 'hypercall device'),
       await checkDevice('/dev/xen/evtchn', 'event channel device'),
     ];
+    if (values.hypervisor === 'xen') {
+      // The real-Xen checks belong to the hypervisor layer (libraries, FFI, control domain).
+      const { xenDoctorChecks } = await import('../../hypervisor/select.js');
+      for (const c of await xenDoctorChecks()) if (!checks.some((x) => x.check === c.check)) checks.push(c);
+    }
     const failed = checks.filter((c) => c.status === 'fail').length;
     if (json) io.stdout(JSON.stringify({ ok: failed === 0, checks }, null, 2) + '\n');
     else {

@@ -12,6 +12,8 @@ and re-reads the config file).
 
   --xenstore embedded|socket:PATH   embedded (default): in-process mock xenstore and simulated
                                     hypervisor; socket:/run/xenstored/socket: a real xenstored
+  --hypervisor simulated|xen|auto   the hypervisor (default: simulated when embedded, else auto:
+                                    xen when /dev/xen/privcmd exists)
   --listen unix:PATH|tcp:HOST:PORT  where the API listens (repeatable; default a 0600 Unix socket
                                     in the runtime directory)
   --state-dir DIR                   managed domains' configs (default /var/lib/tsxend as root)
