@@ -15,6 +15,7 @@ import type {
   ShutdownReason,
 } from '../types.js';
 import { E_XEN_CALL_FAILED } from '../errors.js';
+import type { DomainPublisher, PublishedState } from '../simulated-publish.js';
 import { Xc, type XenLibPaths } from './binding.js';
 import { buildPv } from './build.js';
 import { XEN } from './layouts.js';
@@ -25,6 +26,11 @@ export interface XenHypervisorOptions {
   readonly libs?: XenLibPaths;
   /** Poll period of getinfolist while state listeners exist, ms (0 = no timer). */
   readonly pollIntervalMs?: number;
+  /**
+   * Tells a xenstored that cannot ask Xen itself (the embedded mock, in tests with the fake
+   * libraries) which domains exist. A real xenstored on a dom0 needs none.
+   */
+  readonly publisher?: DomainPublisher;
 }
 
 const SHUTDOWN_CODES: Record<ShutdownReason, number> = {
@@ -96,7 +102,7 @@ export class XenHypervisor implements Hypervisor {
     xc.call('xc_domain_create', undefined, domid, config);
     const id = domid[0] ?? 0;
     if (spec.type !== 'pv') this.hvmDomains.add(id);
-    await this.refresh();
+    await this.settle();
     return id;
   }
 
@@ -143,17 +149,17 @@ export class XenHypervisor implements Hypervisor {
 
   async pause(domid: number): Promise<void> {
     (await this.open()).call('xc_domain_pause', domid, domid);
-    await this.refresh();
+    await this.settle();
   }
 
   async unpause(domid: number): Promise<void> {
     (await this.open()).call('xc_domain_unpause', domid, domid);
-    await this.refresh();
+    await this.settle();
   }
 
   async shutdown(domid: number, reason: ShutdownReason): Promise<void> {
     (await this.open()).call('xc_domain_shutdown', domid, domid, SHUTDOWN_CODES[reason]);
-    await this.refresh();
+    await this.settle();
   }
 
   /** Pauses then destroys (as xend and libxl do); a domain already gone is not an error. */
@@ -170,7 +176,7 @@ export class XenHypervisor implements Hypervisor {
       if (!(err instanceof TsxError && err.details['errnoName'] === 'ESRCH')) throw err;
     }
     this.built.delete(domid);
-    await this.refresh();
+    await this.settle();
   }
 
   async getInfo(domid: number): Promise<DomainInfo | undefined> {
@@ -209,10 +215,19 @@ export class XenHypervisor implements Hypervisor {
     return out;
   }
 
+  /** After a call that succeeded: the bookkeeping's own failure must not undo its answer. */
+  private async settle(): Promise<void> {
+    await this.refresh().catch(() => undefined);
+  }
+
   /** Re-reads the domain list and tells listeners what appeared, changed or vanished. */
   async refresh(): Promise<void> {
+    const publisher = this.options.publisher;
+    if (this.listeners.size === 0 && !publisher) return;
+    const list = await this.list();
+    await publisher?.publish(list.map((d) => ({ domid: d.domid, state: publishedState(d) })));
     if (this.listeners.size === 0) return;
-    const now = new Map((await this.list()).map((d) => [d.domid, d]));
+    const now = new Map(list.map((d) => [d.domid, d]));
     const changes: DomainStateChange[] = [];
     for (const [domid, info] of now) {
       const before = this.known.get(domid);
@@ -261,6 +276,13 @@ export class XenHypervisor implements Hypervisor {
       details: { call, domid, errno: 3, errnoName: 'ESRCH', xcError: undefined },
     });
   }
+}
+
+function publishedState(d: DomainInfo): PublishedState {
+  if (d.dying) return 'dying';
+  if (d.crashed) return 'crashed';
+  if (d.shutdown) return 'shutdown';
+  return d.paused ? 'paused' : 'running';
 }
 
 function stateKey(d: DomainInfo): string {
