@@ -1,0 +1,78 @@
+// A simulated dom0 kernel backend (blkback, netback, tpmback, console backends): the other side
+// of the XenbusState handshake when no real kernel drivers exist. It follows what the Linux
+// drivers do: Initialising → InitWait once the device appears; Connected once the frontend is
+// Initialised (blkback also needs the hotplug script's `physical-device`, netback its
+// `hotplug-status=connected`); Closing (written by the toolstack) → Closed.
+
+import type { Watch, XenstoreClient } from '../../xenstore/types.js';
+
+export interface Simulator {
+  stop(): Promise<void>;
+}
+
+const DEVICE = /^\/local\/domain\/(\d+)\/backend\/([a-z0-9_]+)\/(\d+)\/(\d+)(?:\/|$)/;
+
+export function startBackendSimulator(xs: XenstoreClient, options: { backendDomid?: number; kinds?: readonly string[] } = {}): Promise<Simulator> {
+  const bdom = options.backendDomid ?? 0;
+  const kinds = new Set(options.kinds ?? ['vbd', 'qdisk', 'vbd3', 'vif', 'vtpm', 'console', 'vinput', 'vkbd']);
+  return watchAndStep(xs, `/local/domain/${bdom}/backend`, async (path) => {
+    const m = DEVICE.exec(path);
+    if (!m || !kinds.has(m[2]!)) return;
+    const be = m[0].replace(/\/$/, '');
+    await stepBackend(xs, m[2]!, be);
+  });
+}
+
+async function stepBackend(xs: XenstoreClient, kind: string, be: string): Promise<void> {
+  const [state, fe, hotplug, physical] = await Promise.all([
+    xs.tryRead(`${be}/state`),
+    xs.tryRead(`${be}/frontend`),
+    xs.tryRead(`${be}/hotplug-status`),
+    xs.tryRead(`${be}/physical-device`),
+  ]);
+  if (state === undefined || fe === undefined) return;
+  if (kind === 'vkbd') {
+    // A qemu vkbd is served by the framebuffer daemon when the domain has a vfb.
+    const vfb = be.replace('/backend/vkbd/', '/backend/vfb/');
+    if ((await xs.tryRead(`${vfb}/frontend`)) !== undefined) return;
+  }
+  if (state === '1') {
+    await xs.write(`${be}/state`, '2');
+    return;
+  }
+  if (state === '5') {
+    await xs.write(`${be}/state`, '6');
+    return;
+  }
+  if (state === '2') {
+    const feState = await xs.tryRead(`${fe}/state`);
+    if (feState !== '3' && feState !== '4') return;
+    if (kind === 'vif' && hotplug !== 'connected') return;
+    if (kind === 'vbd' && physical === undefined) return;
+    await xs.write(`${be}/state`, '4');
+  }
+}
+
+/** Watches a subtree and runs `step` for each changed path, one at a time, until stopped. */
+export async function watchAndStep(xs: XenstoreClient, root: string, step: (path: string) => Promise<void>, extra: Watch[] = []): Promise<Simulator> {
+  const watch = await xs.watch(root);
+  let stopped = false;
+  const pump = async (w: Watch) => {
+    for await (const ev of w) {
+      if (stopped) break;
+      try {
+        await step(ev.path);
+      } catch {
+        // Nodes vanish under us during teardown; the next event re-examines the state.
+      }
+    }
+  };
+  const done = Promise.all([watch, ...extra].map(pump));
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all([watch, ...extra].map((w) => w.close()));
+      await done;
+    },
+  };
+}

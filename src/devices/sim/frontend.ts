@@ -1,0 +1,47 @@
+// A simulated guest's frontend drivers, started when the guest runs: for each device under
+// /local/domain/<domid>/device it publishes its ring details and goes Initialised once the
+// backend is in InitWait, Connected once the backend is, and Closed when the backend closes.
+// Give it a connection opened as the guest where the store allows (the mock), so the
+// permissions it meets are the guest's.
+
+import type { XenstoreClient } from '../../xenstore/types.js';
+import { watchAndStep, type Simulator } from './backend.js';
+
+const RING: Record<string, [string, string][]> = {
+  vif: [['tx-ring-ref', '8'], ['rx-ring-ref', '9'], ['event-channel', '10'], ['request-rx-copy', '1'], ['feature-rx-notify', '1']],
+  vfb: [['page-ref', '8'], ['event-channel', '10'], ['feature-update', '1']],
+  vkbd: [['page-ref', '8'], ['event-channel', '10'], ['request-abs-pointer', '1']],
+};
+const DEFAULT_RING: [string, string][] = [['ring-ref', '8'], ['event-channel', '10']];
+
+export async function startGuestFrontends(xs: XenstoreClient, domid: number, backendXs: XenstoreClient = xs): Promise<Simulator> {
+  const home = `/local/domain/${domid}/device`;
+  const step = async () => {
+    for (const kind of (await xs.tryDirectory(home)) ?? []) {
+      for (const devid of (await xs.tryDirectory(`${home}/${kind}`)) ?? []) await stepFrontend(xs, backendXs, kind, `${home}/${kind}/${devid}`);
+    }
+  };
+  // Backend state changes wake us too: they live under the backend domain's tree.
+  const beWatch = await backendXs.watch('/local/domain/0/backend');
+  const sim = await watchAndStep(xs, home, step, [beWatch]);
+  return sim;
+}
+
+async function stepFrontend(xs: XenstoreClient, backendXs: XenstoreClient, kind: string, fe: string): Promise<void> {
+  const [state, be] = await Promise.all([xs.tryRead(`${fe}/state`), xs.tryRead(`${fe}/backend`)]);
+  if (state === undefined || be === undefined) return;
+  const beState = await backendXs.tryRead(`${be}/state`);
+  if (beState === undefined) return;
+  if ((beState === '5' || beState === '6') && state !== '6') {
+    await xs.write(`${fe}/state`, '6');
+    return;
+  }
+  if (state === '1' && (beState === '2' || beState === '4')) {
+    await xs.transaction(async (tx) => {
+      await Promise.all((RING[kind] ?? DEFAULT_RING).map(([k, v]) => tx.write(`${fe}/${k}`, v)));
+      await tx.write(`${fe}/state`, '3');
+    });
+    return;
+  }
+  if (state === '3' && beState === '4') await xs.write(`${fe}/state`, '4');
+}

@@ -1,0 +1,152 @@
+// Phase 1 of a create: one small transaction per device writes its bookkeeping copy, frontend
+// and backend with libxl's permissions (xenstore.md §5.2) — frontend owned by the guest and
+// readable by the backend domain; backend owned by the backend domain and readable by the guest.
+//
+// Before writing, what is already at the device's paths is inspected, never failed blindly:
+// - our own bookkeeping for this domain (same domain uuid): a live device → TSX_ERR_DEVICE_EXISTS;
+// - bookkeeping of an earlier domain that had this domid: a dead remnant → removed, then written;
+// - a backend directory without our bookkeeping: someone else wrote it (the race of Xen changeset
+//   14926) → TSX_ERR_DEVICE_FOREIGN_WRITER naming the path, never a silent clash.
+
+import type { DeviceEntry } from '../config/model.js';
+import { isError, TsxError } from '../errors.js';
+import type { DeviceView } from '../lifecycle/api.js';
+import { ENOENT } from '../xenstore/errors.js';
+import { ownedBy } from '../xenstore/perms.js';
+import type { Transaction, XenstoreClient } from '../xenstore/types.js';
+import { SECRET_FIELDS, type ControllerContext, type DevController } from './controller.js';
+import { E_DEVICE_EXISTS, E_DEVICE_FOREIGN_WRITER } from './errors.js';
+import { backendPath, bookkeepingPath, frontendPath } from './paths.js';
+import { controllerFor } from './registry.js';
+
+export interface DeviceLocation {
+  readonly devid: number;
+  readonly backendKind: string;
+  readonly frontend: string;
+  readonly backend: string;
+  readonly bookkeeping: string;
+}
+
+export function locate(ctrl: DevController, entry: DeviceEntry, ctx: ControllerContext, devid: number): DeviceLocation {
+  const backendKind = ctrl.backendKind(entry.config);
+  return {
+    devid,
+    backendKind,
+    frontend: frontendPath(ctx.domid, ctrl.frontendKind, devid),
+    backend: backendPath(ctx.backendDomid, backendKind, ctx.domid, devid),
+    bookkeeping: bookkeepingPath(ctx.domid, ctrl.frontendKind, devid),
+  };
+}
+
+async function rmQuiet(tx: Transaction, path: string): Promise<void> {
+  try {
+    await tx.rm(path);
+  } catch (err) {
+    if (!isError(err, ENOENT)) throw err;
+  }
+}
+
+/** Inspects the device's paths inside the transaction; cleans a dead remnant of this domid. */
+async function inspectClash(tx: Transaction, loc: DeviceLocation, ctrl: DevController, ctx: ControllerContext): Promise<void> {
+  const [ownerUuid, backendFrontend] = await Promise.all([tx.tryRead(`${loc.bookkeeping}/domain-uuid`), tx.tryRead(`${loc.backend}/frontend`)]);
+  const what = `${ctrl.deviceClass} ${loc.devid}`;
+  if (ownerUuid === ctx.uuid) {
+    throw new TsxError(E_DEVICE_EXISTS, `device ${what} already exists on domain ${ctx.domid} (${loc.backend})`, {
+      details: { class: ctrl.deviceClass, devid: loc.devid, path: loc.backend },
+    });
+  }
+  if (ownerUuid === undefined && backendFrontend !== undefined) {
+    throw new TsxError(E_DEVICE_FOREIGN_WRITER, `backend ${loc.backend} of device ${what} was written by someone else before tsxend created it`, {
+      details: { class: ctrl.deviceClass, devid: loc.devid, path: loc.backend, frontend: backendFrontend },
+    });
+  }
+  if (ownerUuid !== undefined) {
+    // Left behind by an earlier domain with this domid (its cleanup never finished): remove it.
+    await Promise.all([rmQuiet(tx, loc.bookkeeping), rmQuiet(tx, loc.backend), rmQuiet(tx, loc.frontend)]);
+  }
+}
+
+/** Writes one device; answers its view (state `initialising`). */
+export async function writeDevice(
+  xs: XenstoreClient,
+  ctrl: DevController,
+  uuid: string,
+  entry: DeviceEntry,
+  ctx: ControllerContext,
+  devid: number,
+): Promise<DeviceView> {
+  const loc = locate(ctrl, entry, ctx, devid);
+  const cfg = entry.config as never;
+  const isConsole0 = ctrl.deviceClass === 'console' && devid === 0;
+  await xs.transaction(async (tx) => {
+    await inspectClash(tx, loc, ctrl, ctx);
+    const ops: Promise<void>[] = [];
+    const w = (p: string, v: string) => ops.push(tx.write(p, v));
+    // The bookkeeping copy: dom0-only, what restart reconcile trusts.
+    w(`${loc.bookkeeping}/frontend`, loc.frontend);
+    w(`${loc.bookkeeping}/backend`, loc.backend);
+    w(`${loc.bookkeeping}/domain-uuid`, ctx.uuid);
+    w(`${loc.bookkeeping}/uuid`, uuid);
+    w(`${loc.bookkeeping}/class`, ctrl.deviceClass);
+    w(`${loc.bookkeeping}/config`, JSON.stringify(withoutSecrets(entry.config)));
+    // Frontend. Console 0's directory also holds the domain's console ring details written at
+    // domain creation: it is not removed, only given its permissions.
+    if (!isConsole0) ops.push(rmQuiet(tx, loc.frontend));
+    ops.push(tx.mkdir(loc.frontend));
+    ops.push(tx.setPerms(loc.frontend, isConsole0 ? ownedBy(ctx.backendDomid, ctx.domid) : ownedBy(ctx.domid, ctx.backendDomid)));
+    w(`${loc.frontend}/backend`, loc.backend);
+    for (const [k, v] of ctrl.frontendEntries(cfg, ctx, devid)) w(`${loc.frontend}/${k}`, v);
+    for (const [k, v] of ctrl.readonlyFrontendEntries?.(cfg, ctx, devid) ?? []) {
+      w(`${loc.frontend}/${k}`, v);
+      ops.push(tx.setPerms(`${loc.frontend}/${k}`, ownedBy(ctx.backendDomid, ctx.domid)));
+    }
+    // Backend: owned by the backend domain, readable by the guest; keys inherit that.
+    ops.push(rmQuiet(tx, loc.backend));
+    ops.push(tx.mkdir(loc.backend));
+    ops.push(tx.setPerms(loc.backend, ownedBy(ctx.backendDomid, ctx.domid)));
+    w(`${loc.backend}/frontend`, loc.frontend);
+    for (const [k, v] of ctrl.backendEntries(cfg, ctx, devid)) w(`${loc.backend}/${k}`, v);
+    await Promise.all(ops);
+  });
+  return {
+    uuid,
+    class: entry.class,
+    devid,
+    state: 'initialising',
+    backendDomid: ctx.backendDomid,
+    frontendPath: loc.frontend,
+    backendPath: loc.backend,
+    config: entry.config,
+  };
+}
+
+/** Removes a device's nodes (frontend, backend, bookkeeping) and empty parents; answers leftovers. */
+export async function removeDeviceNodes(xs: XenstoreClient, view: DeviceView): Promise<string[]> {
+  const domid = Number(/^\/local\/domain\/(\d+)\//.exec(view.frontendPath)?.[1]);
+  const bookkeeping = bookkeepingPath(domid, controllerFor(view.class).frontendKind, view.devid);
+  const isConsole0 = view.class === 'console' && view.devid === 0;
+  await xs.transaction(async (tx) => {
+    const ops = [rmQuiet(tx, view.backendPath), rmQuiet(tx, bookkeeping)];
+    if (!isConsole0) ops.push(rmQuiet(tx, view.frontendPath));
+    await Promise.all(ops);
+    // libxl's path cleanup: remove now-empty parents (backend/<kind>/<domid>, ...).
+    for (const p of [parent(view.backendPath), parent(parent(view.backendPath)), parent(bookkeeping), parent(parent(bookkeeping))]) {
+      const kids = await tx.tryDirectory(p);
+      if (kids !== undefined && kids.length === 0 && (await tx.tryRead(p)) === '') await rmQuiet(tx, p);
+    }
+  });
+  const left: string[] = [];
+  for (const p of isConsole0 ? [view.backendPath, bookkeeping] : [view.backendPath, view.frontendPath, bookkeeping]) {
+    if ((await xs.tryRead(p)) !== undefined) left.push(p);
+  }
+  return left;
+}
+
+function parent(p: string): string {
+  return p.slice(0, p.lastIndexOf('/')) || '/';
+}
+
+/** A device config with its secrets removed (what may be stored in xenstore or logged). */
+export function withoutSecrets<T extends object>(config: T): T {
+  return Object.fromEntries(Object.entries(config).filter(([k]) => !SECRET_FIELDS.has(k))) as T;
+}
