@@ -1,6 +1,5 @@
 // Device controllers by class. Adding a class: one file in classes/ and one line here.
 
-import type { DeviceClass } from '../config/model.js';
 import { TsxError } from '../errors.js';
 import { console } from './classes/console.js';
 import { vbd } from './classes/vbd.js';
