@@ -120,25 +120,34 @@ export async function writeDevice(
   };
 }
 
+/** Directories the domain (or dom0) owns: path cleanup never climbs past them. */
+const STOP = /^(\/local\/domain\/\d+(\/(backend|device))?|\/libxl(\/\d+(\/device)?)?|\/local\/domain|\/local|\/)$/;
+
 /** Removes a device's nodes (frontend, backend, bookkeeping) and empty parents; answers leftovers. */
 export async function removeDeviceNodes(xs: XenstoreClient, view: DeviceView): Promise<string[]> {
+  const ctrl = controllerFor(view.class);
   const domid = Number(/^\/local\/domain\/(\d+)\//.exec(view.frontendPath)?.[1]);
-  const bookkeeping = bookkeepingPath(domid, controllerFor(view.class).frontendKind, view.devid);
+  const bookkeeping = bookkeepingPath(domid, ctrl.frontendKind, view.devid);
   const isConsole0 = view.class === 'console' && view.devid === 0;
+  // Console 0's directory is the domain's: remove only the keys the device wrote there.
+  const frontendNodes = isConsole0
+    ? ['backend', ...ctrl.frontendEntries(view.config as never, { domid, uuid: '', name: '', backendDomid: view.backendDomid }, 0).map(([k]) => k), ...(ctrl.readonlyFrontendEntries?.(view.config as never, { domid, uuid: '', name: '', backendDomid: view.backendDomid }, 0) ?? []).map(([k]) => k)].map((k) => `${view.frontendPath}/${k}`)
+    : [view.frontendPath];
+  const removed = [view.backendPath, bookkeeping, ...frontendNodes];
   await xs.transaction(async (tx) => {
-    const ops = [rmQuiet(tx, view.backendPath), rmQuiet(tx, bookkeeping)];
-    if (!isConsole0) ops.push(rmQuiet(tx, view.frontendPath));
-    await Promise.all(ops);
-    // libxl's path cleanup: remove now-empty parents (backend/<kind>/<domid>, ...).
-    for (const p of [parent(view.backendPath), parent(parent(view.backendPath)), parent(bookkeeping), parent(parent(bookkeeping))]) {
-      const kids = await tx.tryDirectory(p);
-      if (kids !== undefined && kids.length === 0 && (await tx.tryRead(p)) === '') await rmQuiet(tx, p);
+    await Promise.all(removed.map((p) => rmQuiet(tx, p)));
+    // libxl's path cleanup: walk up removing parents left with no value and no children.
+    for (const start of [view.backendPath, bookkeeping, ...(isConsole0 ? [] : [view.frontendPath])]) {
+      for (let p = parent(start); !STOP.test(p); p = parent(p)) {
+        const [kids, value] = await Promise.all([tx.tryDirectory(p), tx.tryRead(p)]);
+        if (kids === undefined) continue;
+        if (kids.length > 0 || value !== '') break;
+        await rmQuiet(tx, p);
+      }
     }
   });
   const left: string[] = [];
-  for (const p of isConsole0 ? [view.backendPath, bookkeeping] : [view.backendPath, view.frontendPath, bookkeeping]) {
-    if ((await xs.tryRead(p)) !== undefined) left.push(p);
-  }
+  for (const p of removed) if ((await xs.tryRead(p)) !== undefined) left.push(p);
   return left;
 }
 
