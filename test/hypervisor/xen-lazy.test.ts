@@ -13,7 +13,7 @@ const realDlopen = process.dlopen.bind(process);
 process.dlopen = ((module: { exports: unknown }, filename: string, flags?: number) => {
   loaded.push(filename);
   return flags === undefined ? realDlopen(module, filename) : realDlopen(module, filename, flags);
-}) as typeof process.dlopen;
+});
 
 describe('lazy loading of the Xen binding', () => {
   it('importing and choosing the simulation loads no native code; using Xen does', async () => {
