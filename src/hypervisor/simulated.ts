@@ -1,0 +1,311 @@
+// The simulated hypervisor: what Xen would answer, in memory. Domids from 1, memory and vcpus
+// accounted against host totals (a request that does not fit fails typed, before any change),
+// states and shutdown reasons, event channels, a fake build. It publishes its domains where the
+// xenstore daemon looks for them: the embedded mock's registry, or the LD_PRELOAD stub's
+// domains file when tsxend runs against a real cxenstored without Xen.
+
+import { TsxError } from '../errors.js';
+import {
+  E_HV_INJECTED,
+  E_HV_INVALID,
+  E_HV_NO_CPUS,
+  E_HV_NO_DOMAIN,
+  E_HV_NO_MEMORY,
+} from '../lifecycle/errors.js';
+import { DomainsFilePublisher, type DomainPublisher, type PublishedState } from './simulated-publish.js';
+import type {
+  BuildResult,
+  BuildSpec,
+  DomainCreateSpec,
+  DomainInfo,
+  DomainStateChange,
+  HostInfo,
+  Hypervisor,
+  ShutdownReason,
+} from './types.js';
+
+export interface SimulatedHypervisorOptions {
+  /** Host memory, KiB (default 16 GiB). Dom0's share is not counted. */
+  totalMemoryKiB?: number;
+  /** Physical CPUs (default 8): a domain may not have more vcpus than this. */
+  nrCpus?: number;
+  /** Where domains are published (mock registry or stub domains file); none by default. */
+  publisher?: DomainPublisher;
+  /** Shortcut for a DomainsFilePublisher (env TSXEND_SIM_DOMAINS_FILE is read by the environment). */
+  domainsFile?: string;
+  /** Highest domid before wrapping back to 1 (Xen: DOMID_FIRST_RESERVED - 1). */
+  maxDomid?: number;
+}
+
+interface SimDomain {
+  domid: number;
+  uuid: string;
+  paused: boolean;
+  dying: boolean;
+  crashed: boolean;
+  shutdown: boolean;
+  shutdownReason?: ShutdownReason;
+  maxVcpus: number;
+  onlineVcpus: number;
+  maxMemoryKiB: number;
+  memoryKiB: number;
+  nextPort: number;
+  built: boolean;
+  created: number;
+}
+
+/** Names of the calls a test may make fail (one shot each). */
+export type SimCall = 'createDomain' | 'setMaxVcpus' | 'setMaxMemory' | 'setMemoryTarget' | 'allocUnboundEvtchn' | 'build' | 'unpause' | 'pause' | 'destroy';
+
+export class SimulatedHypervisor implements Hypervisor {
+  readonly kind = 'simulated' as const;
+  readonly #domains = new Map<number, SimDomain>();
+  readonly #listeners = new Set<(c: DomainStateChange) => void>();
+  readonly #totalKiB: number;
+  readonly #nrCpus: number;
+  readonly #maxDomid: number;
+  readonly #publisher: DomainPublisher | undefined;
+  readonly #failures = new Map<SimCall, Error>();
+  #nextDomid = 1;
+  #publishChain: Promise<void> = Promise.resolve();
+
+  constructor(options: SimulatedHypervisorOptions = {}) {
+    this.#totalKiB = options.totalMemoryKiB ?? 16 * 1024 * 1024;
+    this.#nrCpus = options.nrCpus ?? 8;
+    this.#maxDomid = options.maxDomid ?? 0x7fef;
+    this.#publisher = options.publisher ?? (options.domainsFile === undefined ? undefined : new DomainsFilePublisher(options.domainsFile));
+  }
+
+  /** Tests: the next call of `call` fails with `error` (or a typed injected failure). */
+  failNext(call: SimCall, error?: Error): void {
+    this.#failures.set(call, error ?? new TsxError(E_HV_INJECTED, `injected failure in ${call}`, { details: { call } }));
+  }
+
+  #maybeFail(call: SimCall): void {
+    const err = this.#failures.get(call);
+    if (err) {
+      this.#failures.delete(call);
+      throw err;
+    }
+  }
+
+  #get(domid: number): SimDomain {
+    const d = this.#domains.get(domid);
+    if (!d || d.dying) throw new TsxError(E_HV_NO_DOMAIN, `no domain ${domid}`, { details: { domid } });
+    return d;
+  }
+
+  #usedKiB(except?: number): number {
+    let sum = 0;
+    for (const d of this.#domains.values()) if (d.domid !== except) sum += d.memoryKiB;
+    return sum;
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    return { hypervisor: 'simulated', version: '4.17-simulated', nrCpus: this.#nrCpus, totalMemoryKiB: this.#totalKiB, freeMemoryKiB: this.#totalKiB - this.#usedKiB() };
+  }
+
+  /** Free host memory now, KiB (what a create must fit into). */
+  freeMemoryKiB(): number {
+    return this.#totalKiB - this.#usedKiB();
+  }
+
+  async createDomain(spec: DomainCreateSpec): Promise<number> {
+    this.#maybeFail('createDomain');
+    if (spec.maxVcpus < 1 || spec.maxVcpus > this.#nrCpus) {
+      throw new TsxError(E_HV_NO_CPUS, `domain ${spec.uuid}: ${spec.maxVcpus} vcpus but the host has ${this.#nrCpus} CPUs`, { details: { maxVcpus: spec.maxVcpus, nrCpus: this.#nrCpus } });
+    }
+    const domid = this.#allocDomid();
+    const d: SimDomain = {
+      domid,
+      uuid: spec.uuid,
+      paused: true,
+      dying: false,
+      crashed: false,
+      shutdown: false,
+      maxVcpus: spec.maxVcpus,
+      onlineVcpus: spec.maxVcpus,
+      maxMemoryKiB: 0,
+      memoryKiB: 0,
+      nextPort: 1,
+      built: false,
+      created: Date.now(),
+    };
+    this.#domains.set(domid, d);
+    await this.#publish();
+    this.#emit({ type: 'created', info: this.#info(d) });
+    return domid;
+  }
+
+  #allocDomid(): number {
+    for (let i = 0; i < this.#maxDomid; i++) {
+      const candidate = this.#nextDomid;
+      this.#nextDomid = candidate >= this.#maxDomid ? 1 : candidate + 1;
+      if (!this.#domains.has(candidate)) return candidate;
+    }
+    throw new TsxError(E_HV_INVALID, 'no free domid', { details: { maxDomid: this.#maxDomid } });
+  }
+
+  async setMaxVcpus(domid: number, vcpus: number): Promise<void> {
+    this.#maybeFail('setMaxVcpus');
+    const d = this.#get(domid);
+    if (vcpus < 1 || vcpus > this.#nrCpus) throw new TsxError(E_HV_NO_CPUS, `domain ${domid}: ${vcpus} vcpus but the host has ${this.#nrCpus} CPUs`, { details: { domid, vcpus } });
+    d.maxVcpus = vcpus;
+    d.onlineVcpus = Math.min(d.onlineVcpus, vcpus);
+  }
+
+  async setMaxMemory(domid: number, kib: number): Promise<void> {
+    this.#maybeFail('setMaxMemory');
+    const d = this.#get(domid);
+    if (kib <= 0) throw new TsxError(E_HV_INVALID, `domain ${domid}: maximum memory must be positive`, { details: { domid, kib } });
+    d.maxMemoryKiB = kib;
+  }
+
+  async setMemoryTarget(domid: number, kib: number): Promise<void> {
+    this.#maybeFail('setMemoryTarget');
+    const d = this.#get(domid);
+    if (d.built && kib > d.maxMemoryKiB) throw new TsxError(E_HV_INVALID, `domain ${domid}: target ${kib} KiB is over its maximum ${d.maxMemoryKiB} KiB`, { details: { domid, kib, maxMemoryKiB: d.maxMemoryKiB } });
+    this.#fit(domid, kib);
+    d.memoryKiB = kib;
+    this.#changed(d);
+  }
+
+  #fit(domid: number, kib: number): void {
+    const free = this.#totalKiB - this.#usedKiB(domid);
+    if (kib > free) {
+      throw new TsxError(E_HV_NO_MEMORY, `domain ${domid}: ${kib} KiB does not fit in ${free} KiB free`, { details: { domid, requestedKiB: kib, freeKiB: free } });
+    }
+  }
+
+  async setOnlineVcpus(domid: number, vcpus: number): Promise<void> {
+    const d = this.#get(domid);
+    if (vcpus < 1 || vcpus > d.maxVcpus) throw new TsxError(E_HV_INVALID, `domain ${domid}: ${vcpus} vcpus is outside 1..${d.maxVcpus}`, { details: { domid, vcpus, maxVcpus: d.maxVcpus } });
+    d.onlineVcpus = vcpus;
+    this.#changed(d);
+  }
+
+  async allocUnboundEvtchn(domid: number, _remoteDomid: number): Promise<number> {
+    this.#maybeFail('allocUnboundEvtchn');
+    const d = this.#get(domid);
+    return d.nextPort++;
+  }
+
+  async build(domid: number, spec: BuildSpec): Promise<BuildResult> {
+    this.#maybeFail('build');
+    const d = this.#get(domid);
+    if (spec.memoryKiB > spec.maxMemoryKiB) throw new TsxError(E_HV_INVALID, `domain ${domid}: memory over its maximum`, { details: { domid } });
+    this.#fit(domid, spec.memoryKiB);
+    d.maxMemoryKiB = spec.maxMemoryKiB;
+    d.memoryKiB = spec.memoryKiB;
+    d.onlineVcpus = Math.min(spec.vcpus, d.maxVcpus);
+    d.built = true;
+    // Frames at the top of the guest's memory, like the PV builder's special pages.
+    const top = BigInt(Math.floor(spec.memoryKiB / 4));
+    return { storeGfn: top - 2n, consoleGfn: top - 1n, protocol: 'x86_64-abi' };
+  }
+
+  async pause(domid: number): Promise<void> {
+    this.#maybeFail('pause');
+    const d = this.#get(domid);
+    d.paused = true;
+    await this.#publish();
+    this.#changed(d);
+  }
+
+  async unpause(domid: number): Promise<void> {
+    this.#maybeFail('unpause');
+    const d = this.#get(domid);
+    d.paused = false;
+    await this.#publish();
+    this.#changed(d);
+  }
+
+  async shutdown(domid: number, reason: ShutdownReason): Promise<void> {
+    const d = this.#get(domid);
+    if (d.shutdown) return;
+    d.shutdown = true;
+    d.shutdownReason = reason;
+    if (reason === 'crash') d.crashed = true;
+    await this.#publish();
+    this.#changed(d);
+  }
+
+  /** What a guest kernel panic looks like to the toolstack. */
+  async crash(domid: number): Promise<void> {
+    await this.shutdown(domid, 'crash');
+  }
+
+  async destroy(domid: number): Promise<void> {
+    this.#maybeFail('destroy');
+    const d = this.#domains.get(domid);
+    if (!d) return; // idempotent: already gone
+    this.#domains.delete(domid);
+    await this.#publish();
+    this.#emit({ type: 'destroyed', domid });
+  }
+
+  async getInfo(domid: number): Promise<DomainInfo | undefined> {
+    const d = this.#domains.get(domid);
+    return d ? this.#info(d) : undefined;
+  }
+
+  async list(): Promise<DomainInfo[]> {
+    return [...this.#domains.values()].map((d) => this.#info(d));
+  }
+
+  onStateChange(listener: (change: DomainStateChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    await this.#publishChain;
+  }
+
+  #info(d: SimDomain): DomainInfo {
+    return {
+      domid: d.domid,
+      uuid: d.uuid,
+      paused: d.paused,
+      running: !d.paused && !d.shutdown && !d.dying,
+      blocked: false,
+      dying: d.dying,
+      crashed: d.crashed,
+      shutdown: d.shutdown,
+      ...(d.shutdownReason === undefined ? {} : { shutdownReason: d.shutdownReason }),
+      memoryKiB: d.memoryKiB,
+      maxMemoryKiB: d.maxMemoryKiB,
+      onlineVcpus: d.onlineVcpus,
+      maxVcpuId: d.maxVcpus - 1,
+      cpuTimeNs: BigInt(Date.now() - d.created) * 1000n,
+    };
+  }
+
+  #changed(d: SimDomain): void {
+    this.#emit({ type: 'changed', info: this.#info(d) });
+  }
+
+  #emit(change: DomainStateChange): void {
+    for (const l of [...this.#listeners]) {
+      try {
+        l(change);
+      } catch {
+        // A listener's failure is its own; the hypervisor's state is already changed.
+      }
+    }
+  }
+
+  /** Publishes the domain list; serialised so the file (or registry) never goes backwards. */
+  #publish(): Promise<void> {
+    const pub = this.#publisher;
+    if (!pub) return Promise.resolve();
+    const snapshot: { domid: number; state: PublishedState }[] = [...this.#domains.values()].map((d) => ({
+      domid: d.domid,
+      state: d.dying ? 'dying' : d.crashed ? 'crashed' : d.shutdown ? 'shutdown' : d.paused ? 'paused' : 'running',
+    }));
+    const next = this.#publishChain.then(() => pub.publish(snapshot));
+    this.#publishChain = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,189 @@
+// STAND-IN DeviceManager, used only while src/devices/index.ts (createDeviceManager) does not
+// exist. Small on purpose: libxl's generic frontend/backend write (xenstore.md §5.2) in one
+// transaction per device with libxl's permissions, a few keys per class, a simulated backend
+// (state 2 and hotplug-status=connected) in place of hotplug, and destroy = rm + path cleanup.
+// Replace with createDeviceManager from src/devices when it lands (environment.ts does so).
+
+import type { DeviceClass, DeviceEntry } from '../config/model.js';
+import { vdevToNumber } from '../config/vdev.js';
+import type { DeviceManager, DomainDeviceContext, PlannedDevice } from '../devices/api.js';
+import type { UndoJournal } from '../util/journal.js';
+import { ownedBy } from '../xenstore/perms.js';
+import type { XenstoreClient, XsOps } from '../xenstore/types.js';
+import type { DeviceState, DeviceView } from './api.js';
+import { armDevicesConnected } from './wait.js';
+
+const STATE_NAMES: Record<string, DeviceState> = { '1': 'initialising', '2': 'init-wait', '3': 'init-wait', '4': 'connected', '5': 'closing', '6': 'closed' };
+
+export function deviceStateOf(value: string | undefined): DeviceState {
+  return (value !== undefined && STATE_NAMES[value]) || 'initialising';
+}
+
+function backendKind(entry: DeviceEntry): string {
+  if (entry.class === 'vbd') return entry.config.backendtype === 'qdisk' ? 'qdisk' : entry.config.backendtype === 'tap' ? 'vbd3' : 'vbd';
+  if (entry.class === 'vkbd') return entry.config.backendType === 'linux' ? 'vinput' : 'vkbd';
+  return entry.class;
+}
+
+function devidOf(entry: DeviceEntry, index: number): number {
+  if (entry.config.devid !== undefined) return entry.config.devid;
+  if (entry.class === 'vbd') return vdevToNumber(entry.config.vdev) ?? index;
+  return index;
+}
+
+/** Backend and frontend keys of the stand-in (a subset of libxl's; no secret in either). */
+function keysOf(entry: DeviceEntry, domid: number, devid: number, bd: number): { be: [string, string][]; fe: [string, string][] } {
+  const be: [string, string][] = [['frontend-id', String(domid)], ['online', '1'], ['state', '1']];
+  const fe: [string, string][] = [['backend-id', String(bd)], ['state', '1']];
+  switch (entry.class) {
+    case 'vbd': {
+      const c = entry.config;
+      be.push(['params', c.target], ['script', c.script ?? '/etc/xen/scripts/block'], ['dev', c.vdev], ['type', c.backendtype], ['mode', c.access], ['device-type', c.devtype]);
+      fe.push(['virtual-device', String(devid)], ['device-type', c.devtype]);
+      break;
+    }
+    case 'vif': {
+      const c = entry.config;
+      be.push(['script', c.script], ['mac', c.mac], ['bridge', c.bridge], ['handle', String(devid)], ['type', c.type === 'ioemu' ? 'vif_ioemu' : 'vif'], ['hotplug-status', '']);
+      if (c.vifname !== undefined) be.push(['vifname', c.vifname]);
+      fe.push(['handle', String(devid)], ['mac', c.mac]);
+      break;
+    }
+    case 'vfb': {
+      const c = entry.config;
+      be.push(['vnc', c.vnc ? '1' : '0'], ['vnclisten', c.vnclisten], ['vncunused', c.vncunused ? '1' : '0'], ['sdl', c.sdl ? '1' : '0']);
+      break;
+    }
+    case 'console':
+      be.push(['protocol', entry.config.protocol]);
+      break;
+    default:
+      break;
+  }
+  return { be, fe };
+}
+
+function bdomid(entry: DeviceEntry): number {
+  const n = Number(entry.config.backend);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+/** Removes `path`, then each parent up to (and including) `stopAt` that has no children left. */
+async function pathCleanup(xs: XenstoreClient, path: string, stopAt: string): Promise<void> {
+  await xs.rm(path);
+  let dir = path.slice(0, path.lastIndexOf('/'));
+  while (dir.length >= stopAt.length && dir.startsWith(stopAt)) {
+    const d = dir;
+    const removed = await xs.transaction(async (tx) => {
+      const kids = await tx.tryDirectory(d);
+      if (kids === undefined) return true;
+      if (kids.length > 0) return false;
+      await tx.rm(d);
+      return true;
+    });
+    if (!removed) return;
+    dir = dir.slice(0, dir.lastIndexOf('/'));
+  }
+}
+
+export class BasicDeviceManager implements DeviceManager {
+  async writeDevices(ctx: DomainDeviceContext, devices: readonly PlannedDevice[], journal: UndoJournal): Promise<DeviceView[]> {
+    const views: DeviceView[] = [];
+    const perClass = new Map<DeviceClass, number>();
+    for (const d of devices) {
+      const index = perClass.get(d.entry.class) ?? 0;
+      perClass.set(d.entry.class, index + 1);
+      const view = await this.#writeOne(ctx, d, index, journal);
+      views.push(view);
+    }
+    return views;
+  }
+
+  async #writeOne(ctx: DomainDeviceContext, d: PlannedDevice, index: number, journal: UndoJournal): Promise<DeviceView> {
+    const { xs, domid } = ctx;
+    const entry = d.entry;
+    const devid = devidOf(entry, index);
+    const bd = bdomid(entry);
+    const kind = backendKind(entry);
+    const console0 = entry.class === 'console' && devid === 0;
+    const fe = console0 ? `/local/domain/${domid}/console` : `/local/domain/${domid}/device/${entry.class}/${devid}`;
+    const be = `/local/domain/${bd}/backend/${kind}/${domid}/${devid}`;
+    const lx = `/libxl/${domid}/device/${entry.class}/${devid}`;
+    const keys = keysOf(entry, domid, devid, bd);
+    ctx.emit({ type: 'device.writing', devClass: entry.class, devid, outcome: 'started' });
+    await xs.transaction(async (tx: XsOps) => {
+      const ops: Promise<unknown>[] = [tx.rm(lx), tx.write(`${lx}/frontend`, fe), tx.write(`${lx}/backend`, be)];
+      if (!console0) ops.push(tx.rm(fe), tx.mkdir(fe), tx.setPerms(fe, ownedBy(domid, bd)));
+      ops.push(tx.write(`${fe}/backend`, be));
+      for (const [k, v] of keys.fe) if (!(console0 && k === 'state')) ops.push(tx.write(`${fe}/${k}`, v));
+      ops.push(tx.rm(be), tx.mkdir(be), tx.setPerms(be, ownedBy(bd, domid)), tx.write(`${be}/frontend`, fe));
+      for (const [k, v] of keys.be) ops.push(tx.write(`${be}/${k}`, v));
+      // The vnc password is dom0's alone: never in a node the guest can read.
+      if (entry.class === 'vfb' && entry.config.vncpasswd !== undefined) ops.push(tx.write(`${lx}/vncpasswd`, entry.config.vncpasswd));
+      await Promise.all(ops);
+    });
+    journal.push(`device ${entry.class}/${devid} nodes`, async () => {
+      await this.#remove(xs, fe, be, lx, bd);
+    });
+    return { uuid: d.uuid, class: entry.class, devid, state: 'initialising', backendDomid: bd, frontendPath: fe, backendPath: be, config: entry.config };
+  }
+
+  async #remove(xs: XenstoreClient, fe: string, be: string, lx: string, bd: number): Promise<void> {
+    await Promise.all([xs.rm(fe), xs.rm(lx)]);
+    await pathCleanup(xs, be, `/local/domain/${bd}/backend`);
+  }
+
+  /** The stand-in's "backend": InitWait, and hotplug-status=connected where the class has hotplug. */
+  async activateDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], _journal: UndoJournal): Promise<DeviceView[]> {
+    await Promise.all(
+      devices.flatMap((d) => [
+        ctx.xs.write(`${d.backendPath}/state`, '2'),
+        ...(d.class === 'vif' || d.class === 'vbd' ? [ctx.xs.write(`${d.backendPath}/hotplug-status`, 'connected')] : []),
+      ]),
+    );
+    for (const d of devices) ctx.emit({ type: 'device.hotplug', devClass: d.class, devid: d.devid, outcome: 'ok' });
+    return devices.map((d) => ({ ...d, state: 'init-wait' as const }));
+  }
+
+  /** Phase 3: both ends Connected (the simulated guest connects them once it runs). */
+  async waitConnected(ctx: DomainDeviceContext, devices: readonly DeviceView[]): Promise<DeviceView[]> {
+    const armed = await armDevicesConnected(ctx.xs, devices, ctx.deadline, ctx.signal);
+    try {
+      return await armed.wait();
+    } finally {
+      await armed.close();
+    }
+  }
+
+  async destroyDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], _options: { force: boolean }): Promise<{ leftovers: string[] }> {
+    const leftovers: string[] = [];
+    await Promise.all(
+      devices.map(async (d) => {
+        try {
+          await this.#remove(ctx.xs, d.frontendPath, d.backendPath, `/libxl/${ctx.domid}/device/${d.class}/${d.devid}`, d.backendDomid);
+          ctx.emit({ type: 'device.closed', devClass: d.class, devid: d.devid, outcome: 'ok' });
+        } catch (err) {
+          leftovers.push(d.backendPath, d.frontendPath);
+          ctx.emit({ type: 'device.failed', devClass: d.class, devid: d.devid, outcome: 'failed', data: { error: String(err) } });
+        }
+      }),
+    );
+    return { leftovers };
+  }
+
+  async readDevices(xs: XenstoreClient, domid: number): Promise<DeviceView[]> {
+    const out: DeviceView[] = [];
+    const classes = (await xs.tryDirectory(`/libxl/${domid}/device`)) ?? [];
+    for (const cls of classes) {
+      for (const id of (await xs.tryDirectory(`/libxl/${domid}/device/${cls}`)) ?? []) {
+        const lx = `/libxl/${domid}/device/${cls}/${id}`;
+        const [fe, be] = await Promise.all([xs.tryRead(`${lx}/frontend`), xs.tryRead(`${lx}/backend`)]);
+        if (fe === undefined || be === undefined) continue;
+        const state = await xs.tryRead(`${be}/state`);
+        const bd = Number(/^\/local\/domain\/(\d+)\//.exec(be)?.[1] ?? 0);
+        out.push({ uuid: '', class: cls as DeviceClass, devid: Number(id), state: deviceStateOf(state), backendDomid: bd, frontendPath: fe, backendPath: be, config: { backend: String(bd) } as DeviceEntry['config'] });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,136 @@
+// The create pipeline (xend.md §1.1–1.4, xenstore.md §5.1): fit → hypervisor domain → store
+// layout → event channels and build → INTRODUCE → devices (write, then activate) → unpause →
+// devices Connected → running. Every step registers its inverse in the journal; the caller
+// rolls back everything on any failure or cancellation.
+
+import { E_ABORTED, TsxError } from '../errors.js';
+import { orderedDeviceRefs } from '../config/order.js';
+import type { XendConfig } from '../config/model.js';
+import type { DeviceEvent, DeviceManager, DomainDeviceContext, PlannedDevice } from '../devices/api.js';
+import type { Hypervisor } from '../hypervisor/types.js';
+import type { UndoJournal } from '../util/journal.js';
+import type { XenstoreClient } from '../xenstore/types.js';
+import type { DeviceView } from './api.js';
+import { E_HV_NO_CPUS, E_HV_NO_MEMORY } from './errors.js';
+import { removeDomainNodes, writeBuildPost, writeDomainBase } from './layout.js';
+
+export type CreateStep =
+  | 'fit'
+  | 'hypervisor-domain'
+  | 'store-layout'
+  | 'event-channels'
+  | 'build'
+  | 'introduce'
+  | 'write-devices'
+  | 'activate-devices'
+  | 'unpause'
+  | 'devices-connected';
+
+export const CREATE_STEPS: readonly CreateStep[] = ['fit', 'hypervisor-domain', 'store-layout', 'event-channels', 'build', 'introduce', 'write-devices', 'activate-devices', 'unpause', 'devices-connected'];
+
+export interface CreateContext {
+  readonly xs: XenstoreClient;
+  readonly hv: Hypervisor;
+  readonly devices: DeviceManager;
+  readonly journal: UndoJournal;
+  readonly signal: AbortSignal;
+  readonly deadline: number;
+  readonly paused: boolean;
+  /** Called at each step start; progress 0..1. */
+  step(step: CreateStep, progress: number): void;
+  emitDevice(domid: number, event: DeviceEvent): void;
+  /** Called once the domid is known (the record shows it while creating). */
+  onDomid(domid: number): void;
+  /** Tests: throws at a step to exercise the rollback. */
+  inject?: (step: CreateStep) => void | Promise<void>;
+}
+
+export interface CreateResult {
+  domid: number;
+  devices: DeviceView[];
+  protocol?: string;
+}
+
+function checkAbort(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new TsxError(E_ABORTED, 'create cancelled');
+}
+
+export async function runCreate(config: XendConfig, c: CreateContext): Promise<CreateResult> {
+  const at = async (step: CreateStep) => {
+    checkAbort(c.signal);
+    c.step(step, CREATE_STEPS.indexOf(step) / CREATE_STEPS.length);
+    await c.inject?.(step);
+  };
+
+  await at('fit');
+  const host = await c.hv.hostInfo();
+  if (config.maxvcpus > host.nrCpus) {
+    throw new TsxError(E_HV_NO_CPUS, `domain ${config.name}: ${config.maxvcpus} vcpus but the host has ${host.nrCpus} CPUs`, { details: { maxvcpus: config.maxvcpus, nrCpus: host.nrCpus } });
+  }
+  if (config.memory * 1024 > host.freeMemoryKiB) {
+    throw new TsxError(E_HV_NO_MEMORY, `domain ${config.name}: ${config.memory} MiB does not fit in ${Math.floor(host.freeMemoryKiB / 1024)} MiB free`, {
+      details: { requestedMiB: config.memory, freeMiB: Math.floor(host.freeMemoryKiB / 1024) },
+    });
+  }
+
+  await at('hypervisor-domain');
+  const domid = await c.hv.createDomain({ uuid: config.uuid, type: config.type, maxVcpus: config.maxvcpus });
+  c.journal.push(`hypervisor domain ${domid}`, () => c.hv.destroy(domid));
+  c.onDomid(domid);
+  await c.hv.setMaxVcpus(domid, config.maxvcpus);
+  await c.hv.setMaxMemory(domid, config.maxmem * 1024);
+
+  await at('store-layout');
+  // Registered first: a transaction that fails half-way leaves nothing, one that commits is undone.
+  c.journal.push(`store nodes of domain ${domid}`, async () => {
+    const left = await removeDomainNodes(c.xs, domid, config.uuid);
+    if (left.length > 0) throw new Error(`could not remove ${left.join(', ')}`);
+  });
+  await writeDomainBase(c.xs, domid, config);
+
+  await at('event-channels');
+  const [store, consolePort] = await Promise.all([c.hv.allocUnboundEvtchn(domid, 0), c.hv.allocUnboundEvtchn(domid, 0)]);
+
+  await at('build');
+  const built = await c.hv.build(domid, {
+    type: config.type,
+    ...(config.image.kernel === undefined ? {} : { kernel: config.image.kernel }),
+    ...(config.image.ramdisk === undefined ? {} : { ramdisk: config.image.ramdisk }),
+    ...(config.image.cmdline === undefined ? {} : { cmdline: config.image.cmdline }),
+    memoryKiB: config.memory * 1024,
+    maxMemoryKiB: config.maxmem * 1024,
+    vcpus: config.vcpus,
+    storeEvtchn: store,
+    consoleEvtchn: consolePort,
+  });
+  await writeBuildPost(c.xs, domid, config, { store, console: consolePort }, built);
+
+  await at('introduce');
+  await c.xs.introduceDomain(domid, built.storeGfn, store);
+  c.journal.push(`introduce ${domid}`, () => c.xs.releaseDomain(domid).catch(() => undefined));
+
+  await at('write-devices');
+  const dctx: DomainDeviceContext = {
+    xs: c.xs,
+    domid,
+    uuid: config.uuid,
+    name: config.name,
+    ...(built.protocol === undefined ? {} : { protocol: built.protocol }),
+    signal: c.signal,
+    deadline: c.deadline,
+    emit: (e) => c.emitDevice(domid, e),
+  };
+  const planned: PlannedDevice[] = orderedDeviceRefs(config).map((uuid) => ({ uuid, entry: config.devices[uuid] as PlannedDevice['entry'] }));
+  let devices = await c.devices.writeDevices(dctx, planned, c.journal);
+
+  await at('activate-devices');
+  devices = await c.devices.activateDevices(dctx, devices, c.journal);
+
+  if (c.paused) return { domid, devices, ...(built.protocol === undefined ? {} : { protocol: built.protocol }) };
+
+  await at('unpause');
+  await c.hv.unpause(domid);
+  await at('devices-connected');
+  devices = await c.devices.waitConnected(dctx, devices);
+  return { domid, devices, ...(built.protocol === undefined ? {} : { protocol: built.protocol }) };
+}

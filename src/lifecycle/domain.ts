@@ -1,0 +1,59 @@
+// One domain as the orchestrator tracks it, and its public view.
+
+import type { XendConfig } from '../config/model.js';
+import type { DeviceView, DomainState, DomainView, ShutdownMode, TaskView } from './api.js';
+import { SerialQueue } from './states.js';
+
+export class DomainRecord {
+  domid: number | undefined;
+  state: DomainState;
+  reason: string | undefined;
+  shutdownReason: string | undefined;
+  devices: DeviceView[] = [];
+  readonly queue = new SerialQueue();
+  /** The mode of the shutdown the toolstack asked for, if any (halt destroys whatever on_poweroff says). */
+  requestedShutdown: ShutdownMode | undefined;
+  /** Set while the reaction to a shutdown runs, so it runs once. */
+  reacting = false;
+  startedAt = 0;
+  protocol: string | undefined;
+  /** Resolved when the domain next settles after a shutdown (the shutdown operation's result). */
+  settleWaiters: ((view: DomainView) => void)[] = [];
+
+  constructor(
+    public config: XendConfig,
+    public managed: boolean,
+    public autostart: boolean,
+    public autostartOrder: number,
+    state: DomainState,
+  ) {
+    this.state = state;
+  }
+
+  get uuid(): string {
+    return this.config.uuid;
+  }
+  get name(): string {
+    return this.config.name;
+  }
+
+  matches(ref: string): boolean {
+    return ref === this.config.uuid || ref === this.config.name || (this.domid !== undefined && ref === String(this.domid));
+  }
+
+  view(operations: TaskView[]): DomainView {
+    return {
+      ...(this.domid === undefined ? {} : { domid: this.domid }),
+      name: this.config.name,
+      uuid: this.config.uuid,
+      state: this.state,
+      ...(this.reason === undefined ? {} : { reason: this.reason }),
+      ...(this.shutdownReason === undefined ? {} : { shutdownReason: this.shutdownReason }),
+      managed: this.managed,
+      autostart: this.autostart,
+      config: this.config,
+      devices: this.devices,
+      operations,
+    };
+  }
+}

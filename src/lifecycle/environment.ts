@@ -1,0 +1,140 @@
+// Environments: everything one orchestrator needs, opened together and closed together.
+//  - createEnvironment(): for tests and tools — embedded mock or a xenstored socket, the
+//    simulated hypervisor or a given one, the devices layer (or its stand-in).
+//  - createDaemonEnvironment(): what `tsxend serve` loads (src/daemon/wiring.ts).
+// Against a real xenstored without Xen, the simulated hypervisor publishes its domains to the
+// LD_PRELOAD stub's domains file named by TSXEND_SIM_DOMAINS_FILE.
+
+import type { Logger } from 'pino';
+import type { DeviceManager } from '../devices/api.js';
+import { RegistryPublisher } from '../hypervisor/simulated-publish.js';
+import { SimulatedHypervisor, type SimulatedHypervisorOptions } from '../hypervisor/simulated.js';
+import type { Hypervisor } from '../hypervisor/types.js';
+import { MockXenstored } from '../xenstore/mock/index.js';
+import { openXenstore } from '../xenstore/index.js';
+import type { XenstoreClient } from '../xenstore/types.js';
+import type { ConfigStore } from './api.js';
+import { BasicDeviceManager } from './basic-devices.js';
+import { MemoryConfigStore } from './config-store.js';
+import { DomainOrchestrator, type OrchestratorDeps } from './orchestrator.js';
+import { SimGuests, type SimGuestsOptions } from './sim-guest.js';
+
+export interface EnvironmentOptions {
+  readonly xenstore: 'embedded' | { socket: string };
+  readonly hypervisor?: 'simulated' | Hypervisor;
+  readonly simulated?: SimulatedHypervisorOptions;
+  /** Simulated guests (default on with the simulated hypervisor). */
+  readonly guests?: SimGuestsOptions | false;
+  readonly devices?: DeviceManager;
+  readonly store?: ConfigStore;
+  readonly logger?: Logger;
+  readonly orchestrator?: Partial<Omit<OrchestratorDeps, 'xs' | 'hypervisor' | 'devices' | 'store' | 'logger'>>;
+}
+
+export interface Environment {
+  readonly orchestrator: DomainOrchestrator;
+  readonly xs: XenstoreClient;
+  readonly hypervisor: Hypervisor;
+  /** The simulated hypervisor when used (tests inject failures and crashes through it). */
+  readonly simulated?: SimulatedHypervisor;
+  readonly guests?: SimGuests;
+  readonly mock?: MockXenstored;
+  readonly store: ConfigStore;
+  close(): Promise<void>;
+}
+
+/**
+ * The device manager of a simulated environment. TODO(devices): the devices layer
+ * (src/devices, createDeviceManager + startBackendSimulator + startGuestFrontends) has landed;
+ * switching the simulated environment to it needs its backend daemons (vfb) reachable over a
+ * socket in embedded mode. Until then the lifecycle's stand-in is the default.
+ */
+export async function defaultDeviceManager(_logger?: Logger): Promise<DeviceManager> {
+  return new BasicDeviceManager();
+}
+
+export async function createEnvironment(options: EnvironmentOptions): Promise<Environment> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  };
+  try {
+    let mock: MockXenstored | undefined;
+    let xs: XenstoreClient;
+    let guestXs: XenstoreClient;
+    if (options.xenstore === 'embedded') {
+      const m = new MockXenstored();
+      mock = m;
+      cleanups.push(() => m.close());
+      xs = await openXenstore({ kind: 'embedded' }, { embedded: m });
+      guestXs = await openXenstore({ kind: 'embedded' }, { embedded: m });
+    } else {
+      const path = options.xenstore.socket;
+      xs = await openXenstore({ kind: 'socket', path });
+      cleanups.push(() => xs.close());
+      guestXs = await openXenstore({ kind: 'socket', path });
+    }
+    if (mock) cleanups.push(() => xs.close());
+    cleanups.push(() => guestXs.close());
+
+    let simulated: SimulatedHypervisor | undefined;
+    let hypervisor: Hypervisor;
+    if (options.hypervisor === undefined || options.hypervisor === 'simulated') {
+      const domainsFile = options.simulated?.domainsFile ?? (mock ? undefined : process.env['TSXEND_SIM_DOMAINS_FILE']);
+      simulated = new SimulatedHypervisor({
+        ...options.simulated,
+        ...(mock ? { publisher: new RegistryPublisher(mock.domains) } : domainsFile === undefined ? {} : { domainsFile }),
+      });
+      hypervisor = simulated;
+    } else hypervisor = options.hypervisor;
+    cleanups.push(() => hypervisor.close());
+
+    let guests: SimGuests | undefined;
+    if (simulated && options.guests !== false) {
+      const g = new SimGuests(simulated, guestXs, options.guests || {});
+      guests = g;
+      cleanups.push(() => g.close());
+    }
+    const store = options.store ?? new MemoryConfigStore();
+    const devices = options.devices ?? (await defaultDeviceManager(options.logger));
+    const orchestrator = new DomainOrchestrator({ ...options.orchestrator, xs, hypervisor, devices, store, ...(options.logger ? { logger: options.logger } : {}) });
+    cleanups.push(() => orchestrator.stop());
+    return {
+      orchestrator,
+      xs,
+      hypervisor,
+      ...(simulated ? { simulated } : {}),
+      ...(guests ? { guests } : {}),
+      ...(mock ? { mock } : {}),
+      store,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** The daemon's factory (src/daemon/server.ts EnvironmentFactory). */
+export async function createDaemonEnvironment(request: {
+  options: { xenstore: { kind: 'embedded' } | { kind: 'socket'; path: string }; maxParallelCreates: number };
+  store: ConfigStore;
+  logger: Logger;
+}): Promise<{ orchestrator: DomainOrchestrator; xenstoreOps: () => number; close(): Promise<void> }> {
+  const { options, store, logger } = request;
+  const kind = process.env['TSXEND_HYPERVISOR'] ?? 'simulated';
+  let hypervisor: 'simulated' | Hypervisor = 'simulated';
+  if (kind !== 'simulated') {
+    const { selectHypervisor } = await import('../hypervisor/select.js');
+    const hv = await selectHypervisor(kind, { createSimulated: () => new SimulatedHypervisor() });
+    if (hv.kind !== 'simulated') hypervisor = hv;
+  }
+  const env = await createEnvironment({
+    xenstore: options.xenstore.kind === 'embedded' ? 'embedded' : { socket: options.xenstore.path },
+    hypervisor,
+    store,
+    logger: logger.child({ component: 'lifecycle' }),
+    orchestrator: { maxParallelCreates: options.maxParallelCreates },
+  });
+  return { orchestrator: env.orchestrator, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };
+}

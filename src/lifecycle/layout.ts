@@ -1,0 +1,101 @@
+// The per-domain xenstore layout (xenstore.md §5.1, xend.md §1.5–1.7): the dom path, the VM
+// path and /libxl/<domid>, each written in one small pipelined transaction. Permissions:
+// `ro` (owner dom0, guest reads) on the roots, `rw` (guest owns) on what the guest writes.
+// Nothing secret goes here: the VNC password never reaches a guest-readable node.
+
+import type { XendConfig } from '../config/model.js';
+import type { BuildResult } from '../hypervisor/types.js';
+import { ownedBy } from '../xenstore/perms.js';
+import type { Perms, XenstoreClient, XsOps } from '../xenstore/types.js';
+
+export const domPath = (domid: number): string => `/local/domain/${domid}`;
+export const vmPath = (uuid: string): string => `/vm/${uuid}`;
+export const libxlPath = (domid: number): string => `/libxl/${domid}`;
+
+const GUEST_RW = ['device/suspend/event-channel', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot', 'control/feature-suspend', 'control/sysrq', 'data', 'drivers', 'feature', 'attr', 'error'];
+
+/** Step 1: the roots and what exists before the build (libxl__domain_make). */
+export async function writeDomainBase(xs: XenstoreClient, domid: number, config: XendConfig): Promise<void> {
+  const dp = domPath(domid);
+  const vp = vmPath(config.uuid);
+  const lp = libxlPath(domid);
+  const ro: Perms = ownedBy(0, domid);
+  const rw: Perms = ownedBy(domid);
+  const no: Perms = ownedBy(0);
+  await xs.transaction(async (tx: XsOps) => {
+    const ops: Promise<unknown>[] = [];
+    const mknod = (path: string, perms: Perms) => ops.push(tx.write(path, ''), tx.setPerms(path, perms));
+    ops.push(tx.rm(dp), tx.rm(vp), tx.rm(lp));
+    mknod(dp, ro);
+    mknod(vp, ro);
+    mknod(lp, no);
+    ops.push(tx.write(`${lp}/device`, ''), tx.write(`${lp}/type`, config.type));
+    ops.push(tx.write(`${dp}/vm`, vp), tx.write(`${dp}/name`, config.name), tx.write(`${dp}/domid`, String(domid)));
+    // cpu, memory, control, device inherit ro from the dom path.
+    for (const d of ['cpu', 'memory', 'control', 'device']) ops.push(tx.write(`${dp}/${d}`, ''));
+    for (const d of GUEST_RW) mknod(`${dp}/${d}`, rw);
+    ops.push(tx.write(`${dp}/control/platform-feature-multiprocessor-suspend`, '1'), tx.write(`${dp}/control/platform-feature-xs_reset_watches`, '1'));
+    // The VM path: identity and the xend legacy keys (memory/maxmem in MiB).
+    const vm: [string, string][] = [
+      ['uuid', config.uuid],
+      ['name', config.name],
+      ['vcpus', String(config.maxvcpus)],
+      ['vcpu_avail', String(2 ** config.vcpus - 1)],
+      ['memory', String(config.memory)],
+      ['maxmem', String(config.maxmem)],
+      ['on_poweroff', config.on_poweroff],
+      ['on_reboot', config.on_reboot],
+      ['on_crash', config.on_crash],
+      ['xend/restart_count', '0'],
+    ];
+    for (const [k, v] of vm) ops.push(tx.write(`${vp}/${k}`, v));
+    await Promise.all(ops);
+  });
+}
+
+/** Step 2: what the build produced (libxl__build_post) plus the console (xend _storeDomDetails). */
+export async function writeBuildPost(
+  xs: XenstoreClient,
+  domid: number,
+  config: XendConfig,
+  ports: { store: number; console: number },
+  built: BuildResult,
+): Promise<void> {
+  const dp = domPath(domid);
+  const vp = vmPath(config.uuid);
+  await xs.transaction(async (tx: XsOps) => {
+    const ops: Promise<unknown>[] = [
+      tx.write(`${dp}/memory/static-max`, String(config.maxmem * 1024)),
+      tx.write(`${dp}/memory/target`, String(config.memory * 1024)),
+      tx.write(`${dp}/store/port`, String(ports.store)),
+      tx.write(`${dp}/store/ring-ref`, String(built.storeGfn)),
+      tx.write(`${dp}/console/port`, String(ports.console)),
+      tx.write(`${dp}/console/ring-ref`, String(built.consoleGfn)),
+      tx.write(`${dp}/console/limit`, String(1024 * 1024)),
+      tx.write(`${dp}/console/type`, 'xenconsoled'),
+      tx.write(`${vp}/start_time`, (Date.now() / 1000).toFixed(2)),
+      tx.write(`${vp}/image/ostype`, config.type === 'hvm' ? 'hvm' : 'linux'),
+    ];
+    for (let i = 0; i < config.maxvcpus; i++) ops.push(tx.write(`${dp}/cpu/${i}/availability`, i < config.vcpus ? 'online' : 'offline'));
+    if (config.image.kernel !== undefined) ops.push(tx.write(`${vp}/image/kernel`, config.image.kernel));
+    if (config.image.ramdisk !== undefined) ops.push(tx.write(`${vp}/image/ramdisk`, config.image.ramdisk));
+    if (config.image.cmdline !== undefined) ops.push(tx.write(`${vp}/image/cmdline`, config.image.cmdline));
+    await Promise.all(ops);
+  });
+}
+
+/** Removes the three roots; answers those that could not be removed. */
+export async function removeDomainNodes(xs: XenstoreClient, domid: number | undefined, uuid: string): Promise<string[]> {
+  const paths = [...(domid === undefined ? [] : [domPath(domid), libxlPath(domid)]), vmPath(uuid)];
+  const results = await Promise.allSettled(paths.map((p) => xs.rm(p)));
+  return paths.filter((_, i) => results[i]?.status === 'rejected');
+}
+
+/** vcpu-set (xend.md §1.12): vcpu_avail and every cpu/<i>/availability, one transaction. */
+export async function writeVcpus(xs: XenstoreClient, domid: number, uuid: string, vcpus: number, maxvcpus: number): Promise<void> {
+  await xs.transaction(async (tx) => {
+    const ops: Promise<void>[] = [tx.write(`${vmPath(uuid)}/vcpu_avail`, String(2 ** vcpus - 1))];
+    for (let i = 0; i < maxvcpus; i++) ops.push(tx.write(`${domPath(domid)}/cpu/${i}/availability`, i < vcpus ? 'online' : 'offline'));
+    await Promise.all(ops);
+  });
+}

@@ -1,0 +1,644 @@
+// The Orchestrator (src/lifecycle/api.ts): domains with explicit states, one operation at a
+// time per domain, parallel creates up to a limit, cross-domain claims taken before anything is
+// written, every multi-step operation undone by its journal on failure or cancel. Listing reads
+// memory only and never waits for an operation.
+
+import type { Logger } from 'pino';
+import { validateConfig } from '../config/validate.js';
+import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
+import type { DeviceManager, DomainDeviceContext } from '../devices/api.js';
+import { TsxError, hasTsxCode } from '../errors.js';
+import type { DomainInfo, Hypervisor, HostInfo } from '../hypervisor/types.js';
+import { UndoJournal } from '../util/journal.js';
+import type { XenstoreClient } from '../xenstore/types.js';
+import type {
+  ConfigStore,
+  CreateOptions,
+  DestroyReport,
+  DeviceView,
+  DomainState,
+  DomainView,
+  HealthView,
+  Operation,
+  Orchestrator,
+  ShutdownMode,
+  TaskView,
+} from './api.js';
+import { Claims } from './claims.js';
+import { runCreate, type CreateStep } from './create.js';
+import { DomainRecord } from './domain.js';
+import { E_BAD_REQUEST, E_NO_DEVICE, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_SHUTDOWN_TIMEOUT, E_STOPPING, E_UUID_TAKEN } from './errors.js';
+import { EventLog, type EventInput } from './events.js';
+import { domPath, removeDomainNodes, vmPath, writeVcpus } from './layout.js';
+import { reactToShutdown } from './reactions.js';
+import { reconcile } from './reconcile.js';
+import { canTransition, checkAllowed, Limiter } from './states.js';
+import { type Task, TaskTable } from './tasks.js';
+
+export interface OrchestratorDeps {
+  readonly xs: XenstoreClient;
+  readonly hypervisor: Hypervisor;
+  readonly devices: DeviceManager;
+  readonly store: ConfigStore;
+  readonly logger?: Logger;
+  readonly maxParallelCreates?: number;
+  /** Deadline for a create's device waits (default 60 s). */
+  readonly createTimeoutMs?: number;
+  /** How long a guest has to honour control/shutdown (default 60 s). */
+  readonly shutdownTimeoutMs?: number;
+  /** A domain that dies sooner than this after starting is not restarted (xend: 60 s). */
+  readonly minRestartIntervalMs?: number;
+  readonly eventRingSize?: number;
+  /** Tests: fail a create at a step. */
+  readonly inject?: (step: CreateStep, config: XendConfig) => void | Promise<void>;
+}
+
+export class DomainOrchestrator implements Orchestrator {
+  readonly events: EventLog;
+  readonly xs: XenstoreClient;
+  readonly hv: Hypervisor;
+  readonly devices: DeviceManager;
+  readonly store: ConfigStore;
+  readonly log: Logger | undefined;
+  readonly tasks = new TaskTable();
+  readonly claims = new Claims();
+  readonly records = new Map<string, DomainRecord>();
+  readonly #limiter: Limiter;
+  readonly opts: Required<Pick<OrchestratorDeps, 'createTimeoutMs' | 'shutdownTimeoutMs' | 'minRestartIntervalMs'>>;
+  readonly #inject: OrchestratorDeps['inject'];
+  readonly #cleanups: (() => void | Promise<void>)[] = [];
+  #stopping = false;
+  #started = false;
+
+  constructor(deps: OrchestratorDeps) {
+    this.xs = deps.xs;
+    this.hv = deps.hypervisor;
+    this.devices = deps.devices;
+    this.store = deps.store;
+    this.log = deps.logger;
+    this.events = new EventLog(deps.eventRingSize ?? 10_000);
+    this.#limiter = new Limiter(deps.maxParallelCreates ?? 8);
+    this.opts = { createTimeoutMs: deps.createTimeoutMs ?? 60_000, shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 60_000, minRestartIntervalMs: deps.minRestartIntervalMs ?? 60_000 };
+    this.#inject = deps.inject;
+  }
+
+  // ---- start / stop / health ----
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    // /vm and /libxl exist for the daemon's life (xend's XendDomain.init ensures /vm).
+    await Promise.all(['/vm', '/libxl'].map(async (p) => ((await this.xs.tryRead(p)) === undefined ? this.xs.write(p, '') : undefined)));
+    this.#cleanups.push(this.hv.onStateChange((c) => void this.#onHypervisorChange(c.type === 'destroyed' ? c.domid : c.info.domid)));
+    const release = await this.xs.watch('@releaseDomain');
+    this.#cleanups.push(() => release.close());
+    void (async () => {
+      for await (const _ of release) void this.#refreshAll();
+    })().catch(() => undefined);
+    await reconcile(this);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.tasks.allRunning()) if (t.view.operation === 'createDomain') this.tasks.cancel(t.id);
+    await Promise.allSettled([...this.records.values()].map((r) => r.queue.run(async () => undefined)));
+    for (const c of this.#cleanups.splice(0)) await c();
+  }
+
+  health(): HealthView {
+    const up = this.xs.connected;
+    return { status: up ? 'ok' : 'degraded', xenstore: up ? 'up' : 'down', hypervisor: this.hv.kind, domains: this.records.size, seq: this.events.currentSeq };
+  }
+
+  hostInfo(): Promise<HostInfo> {
+    return this.hv.hostInfo();
+  }
+
+  // ---- views ----
+
+  listDomains(): { seq: number; domains: DomainView[] } {
+    return { seq: this.events.currentSeq, domains: [...this.records.values()].map((r) => this.view(r)) };
+  }
+
+  view(r: DomainRecord): DomainView {
+    return r.view(this.tasks.running(r.uuid));
+  }
+
+  find(ref: string): DomainRecord {
+    const byUuid = this.records.get(ref);
+    if (byUuid) return byUuid;
+    for (const r of this.records.values()) if (r.matches(ref)) return r;
+    throw new TsxError(E_NO_DOMAIN, `no domain ${ref}`, { details: { ref } });
+  }
+
+  getDomain(ref: string): DomainView {
+    return this.view(this.find(ref));
+  }
+
+  listDevices(ref: string): DeviceView[] {
+    return this.find(ref).devices;
+  }
+
+  getTask(id: string): TaskView {
+    return this.tasks.get(id).view;
+  }
+  listTasks(): TaskView[] {
+    return this.tasks.list();
+  }
+  cancelTask(id: string): TaskView {
+    return this.tasks.cancel(id);
+  }
+
+  // ---- events and state ----
+
+  emit(e: EventInput): void {
+    this.events.emit(e);
+  }
+
+  emitFor(r: DomainRecord, type: string, extra: Omit<EventInput, 'type'> = {}): void {
+    this.events.emit({ type, domid: r.domid, uuid: r.uuid, name: r.name, ...extra });
+  }
+
+  setState(r: DomainRecord, to: DomainState, reason?: string): void {
+    if (!canTransition(r.state, to)) this.log?.warn({ uuid: r.uuid, from: r.state, to }, 'unexpected domain state transition');
+    const from = r.state;
+    r.state = to;
+    r.reason = reason;
+    if (from !== to) this.emitFor(r, 'domain.state', { data: { from, to, ...(reason === undefined ? {} : { reason }) } });
+  }
+
+  /** Runs `fn` as a task on the domain's queue; the task ends with the outcome. */
+  operation<T>(r: DomainRecord | undefined, name: string, uuid: string, fn: (task: Task) => Promise<T>, queued = true): Operation<T> {
+    if (this.#stopping) {
+      const task = this.tasks.create(name, uuid);
+      const err = new TsxError(E_STOPPING, 'tsxend is stopping');
+      task.end('failed', err);
+      const done = Promise.reject(err);
+      done.catch(() => undefined);
+      return { task: task.view, done };
+    }
+    const task = this.tasks.create(name, uuid);
+    const body = async () => {
+      try {
+        const out = await fn(task);
+        task.end('succeeded');
+        return out;
+      } catch (err) {
+        task.end(task.signal.aborted ? 'cancelled' : 'failed', err);
+        throw err;
+      }
+    };
+    const done = r && queued ? r.queue.run(body) : body();
+    done.catch(() => undefined);
+    return { task: task.view, done };
+  }
+
+  deviceContext(r: DomainRecord, signal: AbortSignal, deadline: number, taskId?: string): DomainDeviceContext {
+    const domid = r.domid as number;
+    return {
+      xs: this.xs,
+      domid,
+      uuid: r.uuid,
+      name: r.name,
+      ...(r.protocol === undefined ? {} : { protocol: r.protocol }),
+      signal,
+      deadline,
+      emit: (e) => this.emitFor(r, e.type, { devClass: e.devClass, devid: e.devid, step: e.step, outcome: e.outcome, data: e.data, taskId }),
+    };
+  }
+
+  async persist(r: DomainRecord): Promise<void> {
+    await this.store.save({ config: r.config, managed: r.managed, autostart: r.autostart, autostartOrder: r.autostartOrder, ...(r.domid === undefined ? {} : { domid: r.domid }) });
+  }
+
+  // ---- create / start ----
+
+  createDomain(input: XendConfig, options: CreateOptions = {}): Operation<DomainView> {
+    const config = validateConfig(input);
+    if (this.records.has(config.uuid)) {
+      return this.#failedOperation('createDomain', config.uuid, new TsxError(E_UUID_TAKEN, `uuid ${config.uuid} is already used by domain ${this.records.get(config.uuid)?.name}`, { details: { uuid: config.uuid } }));
+    }
+    try {
+      this.claims.claimConfig(config.uuid, config);
+    } catch (err) {
+      return this.#failedOperation('createDomain', config.uuid, err);
+    }
+    const r = new DomainRecord(config, options.managed ?? false, false, 0, 'creating');
+    this.records.set(config.uuid, r);
+    return this.operation(r, 'createDomain', r.uuid, (task) => this.#createRecord(r, task, options.paused ?? false, true));
+  }
+
+  startDomain(ref: string, options: CreateOptions = {}): Operation<DomainView> {
+    const r = this.find(ref);
+    return this.operation(r, 'startDomain', r.uuid, async (task) => {
+      checkAllowed('start', r.name, r.state);
+      this.claims.claimConfig(r.uuid, r.config);
+      this.setState(r, 'creating');
+      return this.#createRecord(r, task, options.paused ?? false, false);
+    });
+  }
+
+  #failedOperation<T>(operation: string, uuid: string, err: unknown): Operation<T> {
+    const task = this.tasks.create(operation, uuid);
+    task.end('failed', err);
+    const done = Promise.reject(err);
+    done.catch(() => undefined);
+    return { task: task.view, done };
+  }
+
+  /** Creates the running domain of `r`; on failure everything is undone and `r` goes back. */
+  async #createRecord(r: DomainRecord, task: Task, paused: boolean, fresh: boolean): Promise<DomainView> {
+    const journal = new UndoJournal();
+    const deadline = Date.now() + this.opts.createTimeoutMs;
+    this.emitFor(r, 'domain.creating', { taskId: task.id, outcome: 'started' });
+    try {
+      const result = await this.#limiter.run(() =>
+        runCreate(r.config, {
+          xs: this.xs,
+          hv: this.hv,
+          devices: this.devices,
+          journal,
+          signal: task.signal,
+          deadline,
+          paused,
+          step: (step, progress) => {
+            task.step(step, progress);
+            this.emitFor(r, 'create.step', { step, outcome: 'started', taskId: task.id });
+          },
+          emitDevice: (_domid, e) => this.emitFor(r, e.type, { devClass: e.devClass, devid: e.devid, step: e.step, outcome: e.outcome, data: e.data, taskId: task.id }),
+          onDomid: (domid) => {
+            r.domid = domid;
+          },
+          ...(this.#inject ? { inject: (step: CreateStep) => this.#inject?.(step, r.config) } : {}),
+        }),
+      );
+      r.devices = result.devices;
+      r.protocol = result.protocol;
+      r.startedAt = Date.now();
+      r.shutdownReason = undefined;
+      r.requestedShutdown = undefined;
+      journal.commit();
+      this.setState(r, paused ? 'paused' : 'running');
+      await this.persist(r).catch((err: unknown) => this.log?.error({ err, uuid: r.uuid }, 'could not save the domain record'));
+      this.emitFor(r, paused ? 'domain.paused' : 'domain.running', { taskId: task.id, outcome: 'ok' });
+      return this.view(r);
+    } catch (err) {
+      const report = await journal.rollback();
+      const domid = r.domid;
+      r.domid = undefined;
+      r.devices = [];
+      this.claims.releaseAll(r.uuid);
+      if (fresh && !r.managed) {
+        r.state = 'destroyed';
+        this.records.delete(r.uuid);
+      } else this.setState(r, r.managed ? 'defined' : 'destroyed');
+      this.emitFor(r, 'domain.create-failed', {
+        domid,
+        taskId: task.id,
+        outcome: 'failed',
+        data: { error: hasTsxCode(err) ? err.code : String(err), undone: report.undone, rollbackFailed: report.failed.map((f) => f.label) },
+      });
+      if (report.failed.length > 0) {
+        throw new TsxError(E_ROLLBACK_FAILED, `create of ${r.name} failed (${(err as Error).message}) and its rollback left: ${report.failed.map((f) => f.label).join(', ')}`, {
+          cause: err,
+          details: { failed: report.failed.map((f) => ({ label: f.label, error: String(f.error) })) },
+        });
+      }
+      throw err;
+    }
+  }
+
+  // ---- destroy ----
+
+  destroyDomain(ref: string, options: { force?: boolean } = {}): Operation<DestroyReport> {
+    const r = this.find(ref);
+    // A create in flight is cancelled: its own journal undoes it, which is the destroy.
+    if (r.state === 'creating') {
+      for (const t of this.tasks.allRunning()) if (t.view.domainUuid === r.uuid && (t.view.operation === 'createDomain' || t.view.operation === 'startDomain')) this.tasks.cancel(t.id);
+    }
+    return this.operation(r, 'destroyDomain', r.uuid, async (task) => {
+      if (r.state === 'destroyed' || r.state === 'defined') return { uuid: r.uuid, leftovers: [] };
+      checkAllowed('destroy', r.name, r.state);
+      return this.destroyNow(r, options.force ?? false, task);
+    });
+  }
+
+  /** Devices → hypervisor → store. Runs on the domain's queue. Never reports a partial destroy as success. */
+  async destroyNow(r: DomainRecord, force: boolean, task?: Task): Promise<DestroyReport> {
+    const domid = r.domid;
+    const leftovers: string[] = [];
+    const reasons: string[] = [];
+    this.setState(r, 'dying');
+    task?.step('destroying devices', 0.1);
+    if (domid !== undefined) {
+      const ctrl = new AbortController();
+      try {
+        const res = await this.devices.destroyDevices(this.deviceContext(r, ctrl.signal, Date.now() + 10_000, task?.id), r.devices, { force });
+        leftovers.push(...res.leftovers);
+        if (res.leftovers.length > 0) reasons.push('devices did not close');
+      } catch (err) {
+        reasons.push(`devices: ${(err as Error).message}`);
+      }
+      task?.step('destroying the hypervisor domain', 0.5);
+      try {
+        await this.hv.destroy(domid);
+      } catch (err) {
+        leftovers.push(`hypervisor domain ${domid}`);
+        reasons.push(`hypervisor: ${(err as Error).message}`);
+      }
+    }
+    task?.step('removing store nodes', 0.8);
+    const left = await removeDomainNodes(this.xs, domid, r.uuid);
+    if (left.length > 0) reasons.push('store nodes could not be removed');
+    leftovers.push(...left);
+    const report: DestroyReport = { uuid: r.uuid, ...(domid === undefined ? {} : { domid }), leftovers };
+    if (leftovers.length > 0) {
+      r.reason = `partial destroy: ${reasons.join('; ')}`;
+      this.emitFor(r, 'domain.destroy-partial', { outcome: 'failed', data: { leftovers, reasons } });
+      throw new TsxError(E_PARTIAL_DESTROY, `destroy of ${r.name} left ${leftovers.join(', ')} (${reasons.join('; ')})`, { details: { leftovers, reasons, domid } });
+    }
+    r.domid = undefined;
+    r.devices = [];
+    this.claims.releaseAll(r.uuid);
+    this.emitFor(r, 'domain.destroyed', { domid, outcome: 'ok' });
+    if (r.managed) {
+      this.claims.claimConfig(r.uuid, { ...r.config, devices: {} });
+      this.setState(r, 'defined');
+      await this.persist(r).catch(() => undefined);
+    } else {
+      this.setState(r, 'destroyed');
+      this.records.delete(r.uuid);
+      await this.store.remove(r.uuid).catch(() => undefined);
+    }
+    this.#settle(r);
+    return report;
+  }
+
+  // ---- pause / unpause / shutdown ----
+
+  pauseDomain(ref: string): Promise<DomainView> {
+    const r = this.find(ref);
+    return r.queue.run(async () => {
+      checkAllowed('pause', r.name, r.state);
+      await this.hv.pause(r.domid as number);
+      this.setState(r, 'paused');
+      this.emitFor(r, 'domain.paused');
+      return this.view(r);
+    });
+  }
+
+  unpauseDomain(ref: string): Promise<DomainView> {
+    const r = this.find(ref);
+    return r.queue.run(async () => {
+      checkAllowed('unpause', r.name, r.state);
+      // A domain created paused has never connected its devices: wait for them now.
+      const pending = r.devices.filter((d) => d.state !== 'connected');
+      await this.hv.unpause(r.domid as number);
+      if (pending.length > 0) {
+        const ctx = this.deviceContext(r, new AbortController().signal, Date.now() + this.opts.createTimeoutMs);
+        const connected = await this.devices.waitConnected(ctx, pending);
+        const byKey = new Map(connected.map((d) => [`${d.class}/${d.devid}`, d]));
+        r.devices = r.devices.map((d) => byKey.get(`${d.class}/${d.devid}`) ?? d);
+      }
+      if (r.startedAt === 0) r.startedAt = Date.now();
+      this.setState(r, 'running');
+      this.emitFor(r, 'domain.unpaused');
+      return this.view(r);
+    });
+  }
+
+  shutdownDomain(ref: string, mode: ShutdownMode): Operation<DomainView> {
+    const r = this.find(ref);
+    return this.operation(
+      r,
+      'shutdownDomain',
+      r.uuid,
+      async (task) => {
+        const settled = await r.queue.run(async () => {
+          checkAllowed('shutdown', r.name, r.state);
+          const domid = r.domid as number;
+          r.requestedShutdown = mode;
+          const settled = new Promise<DomainView>((resolve) => r.settleWaiters.push(resolve));
+          this.setState(r, 'shutting-down');
+          task.step(`waiting for the guest to ${mode}`, 0.2);
+          await this.xs.write(`${domPath(domid)}/control/shutdown`, mode);
+          this.emitFor(r, 'domain.shutdown-requested', { taskId: task.id, data: { mode } });
+          return settled;
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TsxError(E_SHUTDOWN_TIMEOUT, `domain ${r.name} did not ${mode} within ${this.opts.shutdownTimeoutMs} ms`, { details: { mode, timeoutMs: this.opts.shutdownTimeoutMs } })), this.opts.shutdownTimeoutMs);
+        });
+        const aborted = new Promise<never>((_, reject) => task.signal.addEventListener('abort', () => reject(task.signal.reason), { once: true }));
+        try {
+          return await Promise.race([settled, timeout, aborted]);
+        } catch (err) {
+          // The guest never answered: it keeps running; the request is withdrawn.
+          await r.queue.run(async () => {
+            if (r.state === 'shutting-down' && r.domid !== undefined) {
+              await this.xs.write(`${domPath(r.domid)}/control/shutdown`, '').catch(() => undefined);
+              const info = await this.hv.getInfo(r.domid);
+              this.setState(r, info?.paused ? 'paused' : 'running', 'the guest did not honour the shutdown request');
+              r.requestedShutdown = undefined;
+            }
+          });
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      false,
+    );
+  }
+
+  /** Wakes whoever waits for this domain to settle after a shutdown. */
+  #settle(r: DomainRecord): void {
+    const waiters = r.settleWaiters.splice(0);
+    const v = this.view(r);
+    for (const w of waiters) w(v);
+  }
+
+  settle(r: DomainRecord): void {
+    this.#settle(r);
+  }
+
+  async #onHypervisorChange(domid: number): Promise<void> {
+    const r = [...this.records.values()].find((x) => x.domid === domid);
+    if (!r || r.state === 'creating' || r.reacting) return;
+    const info = await this.hv.getInfo(domid);
+    await this.#refresh(r, info);
+  }
+
+  async #refreshAll(): Promise<void> {
+    for (const r of [...this.records.values()]) {
+      if (r.domid === undefined || r.state === 'creating' || r.reacting) continue;
+      await this.#refresh(r, await this.hv.getInfo(r.domid));
+    }
+  }
+
+  /** xend's refreshShutdown: a domain gone, shut down or crashed gets its reaction, once. */
+  async #refresh(r: DomainRecord, info: DomainInfo | undefined): Promise<void> {
+    if (r.reacting || r.state === 'dying') return;
+    if (info === undefined || info.dying) {
+      if (r.domid === undefined) return;
+      r.reacting = true;
+      try {
+        await r.queue.run(async () => {
+          if (r.domid === undefined || r.state === 'dying') return;
+          this.emitFor(r, 'domain.vanished', { data: { why: 'the hypervisor no longer has the domain' } });
+          await this.destroyNow(r, true).catch((err: unknown) => this.log?.error({ err, uuid: r.uuid }, 'cleanup after the domain vanished was partial'));
+        });
+      } finally {
+        r.reacting = false;
+      }
+      return;
+    }
+    if (info.shutdown && r.state !== 'shutdown' && r.state !== 'crashed') {
+      r.reacting = true;
+      try {
+        await r.queue.run(() => reactToShutdown(this, r, info));
+      } finally {
+        r.reacting = false;
+      }
+    }
+  }
+
+  // ---- memory and vcpus ----
+
+  setMemory(ref: string, mib: number): Promise<DomainView> {
+    const r = this.find(ref);
+    return r.queue.run(async () => {
+      checkAllowed('setMemory', r.name, r.state);
+      if (!Number.isInteger(mib) || mib <= 0 || mib > r.config.maxmem) {
+        throw new TsxError(E_BAD_REQUEST, `memory ${mib} MiB must be a positive integer not over maxmem ${r.config.maxmem} MiB`, { details: { mib, maxmem: r.config.maxmem } });
+      }
+      if (r.domid !== undefined) {
+        await this.hv.setMemoryTarget(r.domid, mib * 1024);
+        await Promise.all([this.xs.write(`${vmPath(r.uuid)}/memory`, String(mib)), this.xs.write(`${domPath(r.domid)}/memory/target`, String(mib * 1024))]);
+      }
+      r.config = { ...r.config, memory: mib };
+      if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);
+      this.emitFor(r, 'domain.memory', { data: { mib } });
+      return this.view(r);
+    });
+  }
+
+  setVcpus(ref: string, vcpus: number): Promise<DomainView> {
+    const r = this.find(ref);
+    return r.queue.run(async () => {
+      checkAllowed('setVcpus', r.name, r.state);
+      if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > r.config.maxvcpus) {
+        throw new TsxError(E_BAD_REQUEST, `vcpus ${vcpus} must be within 1..${r.config.maxvcpus} (maxvcpus)`, { details: { vcpus, maxvcpus: r.config.maxvcpus } });
+      }
+      if (r.domid !== undefined) {
+        await this.hv.setOnlineVcpus(r.domid, vcpus);
+        await writeVcpus(this.xs, r.domid, r.uuid, vcpus, r.config.maxvcpus);
+      }
+      r.config = { ...r.config, vcpus };
+      if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);
+      this.emitFor(r, 'domain.vcpus', { data: { vcpus } });
+      return this.view(r);
+    });
+  }
+
+  // ---- managed domains ----
+
+  async defineDomain(input: XendConfig, options: { autostart?: boolean; autostartOrder?: number } = {}): Promise<DomainView> {
+    const config = validateConfig(input);
+    const existing = this.records.get(config.uuid);
+    if (existing) {
+      return existing.queue.run(async () => {
+        if (existing.name !== config.name) this.claims.claimConfig(`${config.uuid}#define`, { ...config, devices: {} });
+        this.claims.releaseAll(`${config.uuid}#define`);
+        existing.config = config;
+        existing.managed = true;
+        existing.autostart = options.autostart ?? existing.autostart;
+        existing.autostartOrder = options.autostartOrder ?? existing.autostartOrder;
+        await this.persist(existing);
+        this.emitFor(existing, 'domain.defined');
+        return this.view(existing);
+      });
+    }
+    // A defined domain holds its name and uuid; devices are claimed when it starts.
+    this.claims.claimConfig(config.uuid, { ...config, devices: {} });
+    const r = new DomainRecord(config, true, options.autostart ?? false, options.autostartOrder ?? 0, 'defined');
+    this.records.set(r.uuid, r);
+    try {
+      await this.persist(r);
+    } catch (err) {
+      this.records.delete(r.uuid);
+      this.claims.releaseAll(r.uuid);
+      throw err;
+    }
+    this.emitFor(r, 'domain.defined');
+    return this.view(r);
+  }
+
+  async undefineDomain(ref: string): Promise<void> {
+    const r = this.find(ref);
+    await r.queue.run(async () => {
+      if (!r.managed) throw new TsxError(E_NOT_MANAGED, `domain ${r.name} is not managed`, { details: { uuid: r.uuid } });
+      checkAllowed('undefine', r.name, r.state);
+      if (r.domid !== undefined) await this.destroyNow(r, true);
+      await this.store.remove(r.uuid);
+      this.records.delete(r.uuid);
+      this.claims.releaseAll(r.uuid);
+      this.emitFor(r, 'domain.undefined');
+    });
+  }
+
+  // ---- devices ----
+
+  attachDevice(ref: string, device: DeviceEntry, uuid?: string): Operation<DeviceView> {
+    const r = this.find(ref);
+    const devUuid = uuid ?? globalThis.crypto.randomUUID();
+    return this.operation(r, 'attachDevice', r.uuid, async (task) => {
+      checkAllowed('attach', r.name, r.state);
+      this.claims.claimDevice(r.uuid, device);
+      const journal = new UndoJournal();
+      journal.push('device claims', async () => this.claims.releaseDevice(r.uuid, device));
+      const deadline = Date.now() + this.opts.createTimeoutMs;
+      const ctx = this.deviceContext(r, task.signal, deadline, task.id);
+      try {
+        task.step('writing device nodes', 0.2);
+        const written = await this.devices.writeDevices(ctx, [{ uuid: devUuid, entry: device }], journal);
+        task.step('activating the device', 0.5);
+        let views = await this.devices.activateDevices(ctx, written, journal);
+        if (r.state === 'running') {
+          task.step('waiting for the device to connect', 0.7);
+          views = await this.devices.waitConnected(ctx, views);
+        }
+        const view = views[0] as DeviceView;
+        journal.commit();
+        r.devices = [...r.devices, view];
+        r.config = { ...r.config, devices: { ...r.config.devices, [devUuid]: device } };
+        await this.persist(r).catch(() => undefined);
+        this.emitFor(r, 'device.attached', { devClass: view.class, devid: view.devid, taskId: task.id });
+        return view;
+      } catch (err) {
+        await journal.rollback();
+        throw err;
+      }
+    });
+  }
+
+  detachDevice(ref: string, devClass: DeviceClass, devid: number, options: { force?: boolean } = {}): Operation<void> {
+    const r = this.find(ref);
+    return this.operation(r, 'detachDevice', r.uuid, async (task) => {
+      checkAllowed('detach', r.name, r.state);
+      const dev = r.devices.find((d) => d.class === devClass && d.devid === devid);
+      if (!dev) throw new TsxError(E_NO_DEVICE, `domain ${r.name} has no ${devClass} ${devid}`, { details: { devClass, devid } });
+      task.step('closing the device', 0.3);
+      const res = await this.devices.destroyDevices(this.deviceContext(r, task.signal, Date.now() + 10_000, task.id), [dev], { force: options.force ?? false });
+      if (res.leftovers.length > 0) throw new TsxError(E_PARTIAL_DESTROY, `detach of ${devClass} ${devid} left ${res.leftovers.join(', ')}`, { details: { leftovers: res.leftovers } });
+      const entry = r.config.devices[dev.uuid];
+      if (entry) this.claims.releaseDevice(r.uuid, entry);
+      const devices = { ...r.config.devices };
+      delete devices[dev.uuid];
+      r.config = { ...r.config, devices };
+      r.devices = r.devices.filter((d) => d !== dev);
+      await this.persist(r).catch(() => undefined);
+      this.emitFor(r, 'device.detached', { devClass, devid, taskId: task.id });
+    });
+  }
+}

@@ -1,0 +1,133 @@
+// Start-up reconcile (xend.md §5): xenstore and the hypervisor are the truth about what runs,
+// the config store about what was meant. Running domains the store knows are re-adopted; ones
+// it knows but that were never finished (not introduced, no VM path) are rolled back; domains
+// nobody can explain are quarantined (reported, never touched); stored records whose domain is
+// gone lose their leftover nodes; managed domains with autostart are started in order.
+
+import type { XendConfig } from '../config/model.js';
+import { validateConfig } from '../config/validate.js';
+import type { DomainInfo } from '../hypervisor/types.js';
+import type { StoredDomain } from './api.js';
+import { DomainRecord } from './domain.js';
+import { domPath, removeDomainNodes, vmPath } from './layout.js';
+import type { DomainOrchestrator } from './orchestrator.js';
+
+function stateOf(info: DomainInfo): 'running' | 'paused' | 'shutdown' | 'crashed' {
+  if (info.crashed) return 'crashed';
+  if (info.shutdown) return 'shutdown';
+  return info.paused ? 'paused' : 'running';
+}
+
+export async function reconcile(o: DomainOrchestrator): Promise<void> {
+  const stored = new Map<string, StoredDomain>();
+  for (const item of await o.store.loadAll()) {
+    if ('error' in item) {
+      o.emit({ type: 'domain.quarantined', uuid: item.uuid, data: { reason: `stored record unreadable: ${item.error.message}` } });
+      continue;
+    }
+    stored.set(item.config.uuid, item);
+  }
+  const running = (await o.hv.list()).filter((d) => d.domid !== 0);
+  const adopted = new Set<string>();
+
+  for (const info of running) {
+    if (o.records.has(info.uuid) && o.records.get(info.uuid)?.domid === info.domid) {
+      adopted.add(info.uuid);
+      continue; // already tracked (start() called twice)
+    }
+    const dp = domPath(info.domid);
+    const [vm, storeRef] = await Promise.all([o.xs.tryRead(`${dp}/vm`), o.xs.tryRead(`${dp}/store/ring-ref`)]);
+    const uuidInStore = vm === undefined ? undefined : await o.xs.tryRead(`${vm}/uuid`);
+    const rec = stored.get(info.uuid);
+    const introduced = await o.xs.isDomainIntroduced(info.domid).catch(() => false);
+    if (rec && vm === vmPath(info.uuid) && uuidInStore === info.uuid && storeRef !== undefined && introduced) {
+      const r = new DomainRecord(rec.config, rec.managed, rec.autostart, rec.autostartOrder, stateOf(info));
+      r.domid = info.domid;
+      r.startedAt = Date.now();
+      try {
+        o.claims.claimConfig(r.uuid, r.config);
+      } catch (err) {
+        quarantine(o, info, `its resources clash with another domain: ${(err as Error).message}`, rec.config);
+        continue;
+      }
+      const found = await o.devices.readDevices(o.xs, info.domid).catch(() => []);
+      const byKey = new Map(Object.entries(rec.config.devices).map(([uuid, e]) => [`${e.class}/${e.config.devid ?? ''}`, uuid]));
+      r.devices = found.map((d) => ({ ...d, uuid: d.uuid || byKey.get(`${d.class}/${d.devid}`) || '', config: (rec.config.devices[d.uuid]?.config ?? d.config) }));
+      o.records.set(r.uuid, r);
+      adopted.add(r.uuid);
+      o.emitFor(r, 'domain.adopted', { data: { state: r.state, devices: r.devices.length } });
+      continue;
+    }
+    if (rec) {
+      // Ours, but never finished: roll it back like the create's journal would have.
+      await o.devices
+        .destroyDevices({ xs: o.xs, domid: info.domid, uuid: info.uuid, name: rec.config.name, signal: new AbortController().signal, deadline: Date.now() + 10_000, emit: () => undefined }, await o.devices.readDevices(o.xs, info.domid).catch(() => []), { force: true })
+        .catch(() => undefined);
+      await o.hv.destroy(info.domid).catch(() => undefined);
+      await removeDomainNodes(o.xs, info.domid, info.uuid);
+      o.emit({ type: 'domain.rolled-back', domid: info.domid, uuid: info.uuid, name: rec.config.name, data: { reason: 'found half-made at start' } });
+      continue;
+    }
+    quarantine(o, info, vm === undefined ? 'no /local/domain/<domid>/vm: not made by tsxend' : `no stored record for ${info.uuid}`);
+  }
+
+  // Stored records whose domain is gone: clear leftover nodes; keep managed ones as defined.
+  for (const rec of stored.values()) {
+    if (adopted.has(rec.config.uuid) || o.records.has(rec.config.uuid)) continue;
+    if (rec.domid !== undefined) {
+      const vm = await o.xs.tryRead(`${domPath(rec.domid)}/vm`);
+      if (vm === vmPath(rec.config.uuid)) await removeDomainNodes(o.xs, rec.domid, rec.config.uuid);
+    }
+    if (!rec.managed) {
+      await o.store.remove(rec.config.uuid).catch(() => undefined);
+      continue;
+    }
+    let config: XendConfig;
+    try {
+      config = validateConfig(rec.config);
+    } catch (err) {
+      o.emit({ type: 'domain.quarantined', uuid: rec.config.uuid, name: rec.config.name, data: { reason: `stored config invalid: ${(err as Error).message}` } });
+      continue;
+    }
+    const r = new DomainRecord(config, true, rec.autostart, rec.autostartOrder, 'defined');
+    try {
+      o.claims.claimConfig(r.uuid, { ...config, devices: {} });
+    } catch (err) {
+      o.emit({ type: 'domain.quarantined', uuid: r.uuid, name: r.name, data: { reason: (err as Error).message } });
+      continue;
+    }
+    o.records.set(r.uuid, r);
+  }
+
+  const autostart = [...o.records.values()].filter((r) => r.managed && r.autostart && r.state === 'defined').sort((a, b) => a.autostartOrder - b.autostartOrder);
+  for (const r of autostart) {
+    const op = o.startDomain(r.uuid);
+    await op.done.catch((err: unknown) => o.log?.error({ err, uuid: r.uuid }, 'autostart failed'));
+  }
+}
+
+function quarantine(o: DomainOrchestrator, info: DomainInfo, reason: string, config?: XendConfig): void {
+  const cfg: XendConfig = config ?? {
+    name: `quarantined-${info.domid}`,
+    uuid: info.uuid,
+    type: 'pv',
+    memory: Math.max(1, Math.floor(info.memoryKiB / 1024)),
+    maxmem: Math.max(1, Math.floor(info.maxMemoryKiB / 1024)),
+    vcpus: info.onlineVcpus,
+    maxvcpus: info.maxVcpuId + 1,
+    image: {},
+    on_poweroff: 'destroy',
+    on_reboot: 'destroy',
+    on_crash: 'destroy',
+    devices: {},
+    console_refs: [],
+    vbd_refs: [],
+    vif_refs: [],
+    vtpm_refs: [],
+  };
+  const r = new DomainRecord(cfg, false, false, 0, 'quarantined');
+  r.domid = info.domid;
+  r.reason = reason;
+  o.records.set(`quarantine:${info.domid}:${info.uuid}`, r);
+  o.emitFor(r, 'domain.quarantined', { data: { reason } });
+}

@@ -1,0 +1,144 @@
+// Simulated PV guests for the simulated hypervisor. While a domain runs (unpaused, not shut
+// down) its "kernel" watches its own dom path, like xenbus in a Linux guest does:
+//  - frontends: a device whose backend is at InitWait (2) or later is connected, frontend and
+//    (standing in for the backend driver reacting) backend to Connected (4);
+//  - control/shutdown: cleared, then the shutdown hypercall with the reason (poweroff and halt
+//    both mean poweroff to Linux).
+// Guests use their own xenstore connection, so the toolstack's round-trip counts stay its own.
+
+import type { Hypervisor, ShutdownReason } from '../hypervisor/types.js';
+import type { Watch, XenstoreClient } from '../xenstore/types.js';
+
+interface Guest {
+  domid: number;
+  watch?: Watch;
+  stopped: boolean;
+  scanning: boolean;
+  again: boolean;
+}
+
+export interface SimGuestsOptions {
+  /** When false, frontends never connect (tests of the devices deadline). */
+  connectFrontends?: boolean;
+  /** When false, the guest ignores control/shutdown (an unresponsive guest). */
+  honourShutdown?: boolean;
+}
+
+export class SimGuests {
+  readonly #guests = new Map<number, Guest>();
+  readonly #unsubscribe: () => void;
+  readonly options: Required<SimGuestsOptions>;
+  #closed = false;
+
+  constructor(
+    private readonly hv: Hypervisor,
+    private readonly xs: XenstoreClient,
+    options: SimGuestsOptions = {},
+  ) {
+    this.options = { connectFrontends: options.connectFrontends ?? true, honourShutdown: options.honourShutdown ?? true };
+    this.#unsubscribe = hv.onStateChange((c) => {
+      if (c.type === 'destroyed') this.#stop(c.domid);
+      else if (c.info.shutdown || c.info.dying) this.#stop(c.info.domid);
+      else if (!c.info.paused) this.#start(c.info.domid);
+    });
+  }
+
+  /** Tests: make the guest's kernel panic. */
+  async crash(domid: number): Promise<void> {
+    await this.hv.shutdown(domid, 'crash');
+  }
+
+  running(domid: number): boolean {
+    return this.#guests.has(domid);
+  }
+
+  #start(domid: number): void {
+    if (this.#closed || this.#guests.has(domid)) return;
+    const g: Guest = { domid, stopped: false, scanning: false, again: false };
+    this.#guests.set(domid, g);
+    void this.#run(g).catch(() => this.#stop(domid));
+  }
+
+  #stop(domid: number): void {
+    const g = this.#guests.get(domid);
+    if (!g) return;
+    g.stopped = true;
+    this.#guests.delete(domid);
+    void g.watch?.close().catch(() => undefined);
+  }
+
+  async #run(g: Guest): Promise<void> {
+    const w = await this.xs.watch(`/local/domain/${g.domid}`);
+    if (g.stopped) {
+      await w.close();
+      return;
+    }
+    g.watch = w;
+    for await (const ev of w) {
+      if (g.stopped) break;
+      if (ev.path.endsWith('/control/shutdown')) void this.#shutdownRequested(g);
+      else if (ev.path === `/local/domain/${g.domid}` || ev.path.includes('/device/') || ev.path.includes('/console')) void this.#scan(g);
+    }
+  }
+
+  async #shutdownRequested(g: Guest): Promise<void> {
+    if (!this.options.honourShutdown) return;
+    const path = `/local/domain/${g.domid}/control/shutdown`;
+    const value = await this.xs.tryRead(path).catch(() => undefined);
+    if (!value || g.stopped) return;
+    await this.xs.write(path, '').catch(() => undefined);
+    const reason: ShutdownReason | undefined =
+      value === 'poweroff' || value === 'halt' ? 'poweroff' : value === 'reboot' ? 'reboot' : value === 'suspend' ? 'suspend' : undefined;
+    if (reason) await this.hv.shutdown(g.domid, reason).catch(() => undefined);
+  }
+
+  /** Debounced: one scan at a time, and one more if anything changed meanwhile. */
+  async #scan(g: Guest): Promise<void> {
+    if (!this.options.connectFrontends) return;
+    if (g.scanning) {
+      g.again = true;
+      return;
+    }
+    g.scanning = true;
+    try {
+      do {
+        g.again = false;
+        await this.#connectFrontends(g).catch(() => undefined);
+      } while (g.again && !g.stopped);
+    } finally {
+      g.scanning = false;
+    }
+  }
+
+  async #connectFrontends(g: Guest): Promise<void> {
+    const base = `/local/domain/${g.domid}`;
+    const classes = (await this.xs.tryDirectory(`${base}/device`)) ?? [];
+    const lists = await Promise.all(classes.map(async (c) => ((await this.xs.tryDirectory(`${base}/device/${c}`)) ?? []).map((id) => `${base}/device/${c}/${id}`)));
+    const frontends = [...lists.flat(), `${base}/console`];
+    await Promise.all(frontends.map((fe) => this.#connectOne(g, fe)));
+  }
+
+  async #connectOne(g: Guest, fe: string): Promise<void> {
+    const [be, feState] = await Promise.all([this.xs.tryRead(`${fe}/backend`), this.xs.tryRead(`${fe}/state`)]);
+    if (be === undefined || g.stopped) return;
+    const beState = Number((await this.xs.tryRead(`${be}/state`)) ?? 0);
+    // A console 0 frontend has no state node (libxl); its backend still goes to Connected.
+    const feDone = feState === undefined || feState === '4';
+    if (beState < 2 || beState >= 5 || (feDone && beState === 4)) return;
+    await this.xs.transaction(async (tx) => {
+      // Re-check inside the transaction: the toolstack may be tearing the device down.
+      const [feNow, beNow] = await Promise.all([tx.tryRead(`${fe}/state`), tx.tryRead(`${be}/state`)]);
+      if (beNow === undefined || Number(beNow) >= 5) return;
+      const ops: Promise<void>[] = [];
+      if (feNow !== undefined && feNow !== '4') ops.push(tx.write(`${fe}/state`, '4'));
+      if (beNow !== '4') ops.push(tx.write(`${be}/state`, '4'));
+      await Promise.all(ops);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe();
+    for (const domid of [...this.#guests.keys()]) this.#stop(domid);
+  }
+}

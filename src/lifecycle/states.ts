@@ -1,0 +1,96 @@
+// Domain states and which operation each allows. A refused operation is a 409 that names the
+// state, so an admin sees at once why (`cannot pause web1: it is shutting-down`).
+
+import { TsxError } from '../errors.js';
+import type { DomainState } from './api.js';
+import { E_WRONG_STATE } from './errors.js';
+
+export type DomainOperation =
+  | 'start'
+  | 'destroy'
+  | 'pause'
+  | 'unpause'
+  | 'shutdown'
+  | 'setMemory'
+  | 'setVcpus'
+  | 'attach'
+  | 'detach'
+  | 'undefine';
+
+/** For each operation, the states it is allowed in. */
+export const ALLOWED: Readonly<Record<DomainOperation, readonly DomainState[]>> = {
+  start: ['defined', 'shutdown', 'crashed'],
+  destroy: ['creating', 'paused', 'running', 'shutting-down', 'shutdown', 'crashed', 'dying'],
+  pause: ['running'],
+  unpause: ['paused'],
+  shutdown: ['running', 'paused'],
+  setMemory: ['running', 'paused', 'defined'],
+  setVcpus: ['running', 'paused', 'defined'],
+  attach: ['running', 'paused'],
+  detach: ['running', 'paused'],
+  undefine: ['defined', 'shutdown', 'crashed'],
+};
+
+/** State changes the lifecycle makes; anything else is a bug, refused loudly. */
+export const TRANSITIONS: Readonly<Record<DomainState, readonly DomainState[]>> = {
+  defined: ['creating', 'destroyed'],
+  creating: ['paused', 'running', 'destroyed', 'defined', 'dying'],
+  paused: ['running', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed'],
+  running: ['paused', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed'],
+  'shutting-down': ['shutdown', 'crashed', 'running', 'paused', 'dying', 'destroyed'],
+  shutdown: ['dying', 'destroyed', 'creating', 'defined'],
+  crashed: ['dying', 'destroyed', 'creating', 'defined'],
+  dying: ['destroyed', 'defined', 'shutdown', 'crashed'],
+  destroyed: [],
+  quarantined: ['destroyed'],
+};
+
+export function checkAllowed(op: DomainOperation, name: string, state: DomainState): void {
+  if (!ALLOWED[op].includes(state)) {
+    throw new TsxError(E_WRONG_STATE, `cannot ${op} domain ${name}: it is ${state} (allowed in: ${ALLOWED[op].join(', ')})`, {
+      details: { operation: op, state, allowed: ALLOWED[op] },
+    });
+  }
+}
+
+export function canTransition(from: DomainState, to: DomainState): boolean {
+  return from === to || TRANSITIONS[from].includes(to);
+}
+
+/** Runs functions one at a time (per domain). */
+export class SerialQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    this.#pending++;
+    const next = this.#tail.then(fn, fn);
+    this.#tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next.finally(() => this.#pending--);
+  }
+}
+
+/** At most `limit` functions at a time (parallel creates). */
+export class Limiter {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  constructor(readonly limit: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.limit) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
