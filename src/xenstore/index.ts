@@ -9,7 +9,7 @@ export * from './types.js';
 export { WireClient, type ClientOptions, type Connect } from './client.js';
 export { parseTarget, describeTarget, defaultSocketPath } from './target.js';
 export { validatePath, resolvePath, joinPath } from './paths.js';
-export { ownedBy, parsePerms, formatPerms } from './perms.js';
+export { ownedBy, parsePerm, parsePerms, formatPerms } from './perms.js';
 export * from './errors.js';
 
 export interface OpenOptions extends ClientOptions {
