@@ -8,6 +8,8 @@ import type { DeviceClass, DeviceEntry } from '../config/model.js';
 import { vdevToNumber } from '../config/vdev.js';
 import type { DeviceManager, DomainDeviceContext, PlannedDevice } from '../devices/api.js';
 import type { UndoJournal } from '../util/journal.js';
+import { isError } from '../errors.js';
+import { ENOENT } from '../xenstore/errors.js';
 import { ownedBy } from '../xenstore/perms.js';
 import type { XenstoreClient, XsOps } from '../xenstore/types.js';
 import type { DeviceState, DeviceView } from './api.js';
@@ -70,7 +72,7 @@ function bdomid(entry: DeviceEntry): number {
 
 /** Removes `path`, then each parent up to (and including) `stopAt` that has no children left. */
 async function pathCleanup(xs: XenstoreClient, path: string, stopAt: string): Promise<void> {
-  await xs.rm(path);
+  await xs.rm(path).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
   let dir = path.slice(0, path.lastIndexOf('/'));
   while (dir.length >= stopAt.length && dir.startsWith(stopAt)) {
     const d = dir;
@@ -112,11 +114,12 @@ export class BasicDeviceManager implements DeviceManager {
     const keys = keysOf(entry, domid, devid, bd);
     ctx.emit({ type: 'device.writing', devClass: entry.class, devid, outcome: 'started' });
     await xs.transaction(async (tx: XsOps) => {
-      const ops: Promise<unknown>[] = [tx.rm(lx), tx.write(`${lx}/frontend`, fe), tx.write(`${lx}/backend`, be)];
-      if (!console0) ops.push(tx.rm(fe), tx.mkdir(fe), tx.setPerms(fe, ownedBy(domid, bd)));
+      const rm = (p: string) => tx.rm(p).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
+      const ops: Promise<unknown>[] = [rm(lx), tx.write(`${lx}/frontend`, fe), tx.write(`${lx}/backend`, be)];
+      if (!console0) ops.push(rm(fe), tx.mkdir(fe), tx.setPerms(fe, ownedBy(domid, bd)));
       ops.push(tx.write(`${fe}/backend`, be));
       for (const [k, v] of keys.fe) if (!(console0 && k === 'state')) ops.push(tx.write(`${fe}/${k}`, v));
-      ops.push(tx.rm(be), tx.mkdir(be), tx.setPerms(be, ownedBy(bd, domid)), tx.write(`${be}/frontend`, fe));
+      ops.push(rm(be), tx.mkdir(be), tx.setPerms(be, ownedBy(bd, domid)), tx.write(`${be}/frontend`, fe));
       for (const [k, v] of keys.be) ops.push(tx.write(`${be}/${k}`, v));
       // The vnc password is dom0's alone: never in a node the guest can read.
       if (entry.class === 'vfb' && entry.config.vncpasswd !== undefined) ops.push(tx.write(`${lx}/vncpasswd`, entry.config.vncpasswd));
@@ -129,7 +132,8 @@ export class BasicDeviceManager implements DeviceManager {
   }
 
   async #remove(xs: XenstoreClient, fe: string, be: string, lx: string, bd: number): Promise<void> {
-    await Promise.all([xs.rm(fe), xs.rm(lx)]);
+    const rm = (p: string) => xs.rm(p).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
+    await Promise.all([rm(fe), rm(lx)]);
     await pathCleanup(xs, be, `/local/domain/${bd}/backend`);
   }
 
