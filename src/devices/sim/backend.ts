@@ -15,13 +15,30 @@ const DEVICE = /^\/local\/domain\/(\d+)\/backend\/([a-z0-9_]+)\/(\d+)\/(\d+)(?:\
 export function startBackendSimulator(xs: XenstoreClient, options: { backendDomid?: number; kinds?: readonly string[] } = {}): Promise<Simulator> {
   const bdom = options.backendDomid ?? 0;
   const kinds = new Set(options.kinds ?? ['vbd', 'qdisk', 'vbd3', 'vif', 'vtpm', 'console', 'vinput', 'vkbd']);
-  return watchAndStep(xs, `/local/domain/${bdom}/backend`, async (path) => {
-    const m = DEVICE.exec(path);
-    if (!m || !kinds.has(m[2]!)) return;
-    const be = m[0].replace(/\/$/, '');
-    await stepBackend(xs, m[2]!, be);
-  });
+  const backendRoot = `/local/domain/${bdom}/backend`;
+  return (async () => {
+    // Frontend state changes wake the backend too (it watches its peer's `state`, as drivers do).
+    const frontends = await xs.watch('/local/domain');
+    return watchAndStep(
+      xs,
+      backendRoot,
+      async (path) => {
+        let m = DEVICE.exec(path);
+        if (!m) {
+          const fe = FRONTEND_STATE.exec(path);
+          if (!fe) return;
+          const be = await xs.tryRead(`${fe[1]!}/backend`);
+          m = be === undefined ? null : DEVICE.exec(`${be}/`);
+        }
+        if (!m || !kinds.has(m[2]!)) return;
+        await stepBackend(xs, m[2]!, m[0].replace(/\/$/, ''));
+      },
+      [frontends],
+    );
+  })();
 }
+
+const FRONTEND_STATE = /^(\/local\/domain\/\d+\/device\/[a-z0-9_]+\/\d+)\/state$/;
 
 async function stepBackend(xs: XenstoreClient, kind: string, be: string): Promise<void> {
   const [state, fe, hotplug, physical] = await Promise.all([
