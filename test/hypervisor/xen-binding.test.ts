@@ -166,6 +166,18 @@ suite('XenHypervisor over the recording fake', () => {
     expect(fake.calls().at(-1)).toMatchObject({ call: 'xc_domain_set_pod_target', domid, target_pages: 32768 });
   });
 
+  it('after the build, and for domains found at start, memory changes are runtime ones', async () => {
+    const { domid } = await createPv(hv);
+    const before = fake.calls().length;
+    await hv.setMaxMemory(domid, 1048576); // mem-set past the old maximum: no new memory map
+    expect(fake.calls().slice(before).map((c) => c.call)).toEqual(['xc_domain_setmaxmem']);
+    // A second instance (a restarted daemon) adopts the domain and can still set its target.
+    const adopted = new XenHypervisor({ libs: fake.libs, pollIntervalMs: 0 });
+    await adopted.setMemoryTarget(domid, 65536);
+    expect(fake.calls().at(-1)).toMatchObject({ call: 'xc_domain_set_pod_target', domid, target_pages: 16384 });
+    await adopted.close();
+  });
+
   it('hostInfo reads physinfo and the version', async () => {
     expect(await hv.hostInfo()).toEqual({ hypervisor: 'xen', version: '4.17.3-xcfake', nrCpus: 2, totalMemoryKiB: 4194304, freeMemoryKiB: 3145728 });
   });

@@ -51,8 +51,8 @@ export class XenHypervisor implements Hypervisor {
   private readonly listeners = new Set<(change: DomainStateChange) => void>();
   private known = new Map<number, DomainInfo>();
   private timer: NodeJS.Timeout | undefined;
-  /** Targets recorded before the build (PoD targets only make sense once memory exists). */
-  private readonly built = new Set<number>();
+  /** Domains this process created and has not built yet (libxl's build_pre window). */
+  private readonly pendingBuild = new Set<number>();
   private physCaps: number | undefined;
 
   constructor(private readonly options: XenHypervisorOptions = {}) {}
@@ -102,6 +102,7 @@ export class XenHypervisor implements Hypervisor {
     xc.call('xc_domain_create', undefined, domid, config);
     const id = domid[0] ?? 0;
     if (spec.type !== 'pv') this.hvmDomains.add(id);
+    this.pendingBuild.add(id);
     await this.settle();
     return id;
   }
@@ -113,16 +114,17 @@ export class XenHypervisor implements Hypervisor {
   async setMaxMemory(domid: number, kib: number): Promise<void> {
     const xc = await this.open();
     xc.call('xc_domain_setmaxmem', domid, domid, BigInt(kib));
-    // A PV guest's e820 must reach the maximum so it can balloon up (libxl__build_pre).
-    if (!this.isHvm(domid)) xc.call('xc_domain_set_memmap_limit', domid, domid, BigInt(kib));
+    // Before the build, a PV guest's e820 must reach the maximum so it can balloon up later
+    // (libxl__arch_domain_create); a running guest's memory map is its own.
+    if (this.pendingBuild.has(domid) && !this.isHvm(domid)) xc.call('xc_domain_set_memmap_limit', domid, domid, BigInt(kib));
   }
 
   async setMemoryTarget(domid: number, kib: number): Promise<void> {
     const xc = await this.open();
     // Before the build there is no memory to aim at: the build allocates the target itself.
-    // Afterwards libxl sets the PoD target (a no-op for PV guests) and the balloon does the rest
-    // through memory/target in xenstore.
-    if (!this.built.has(domid)) return;
+    // Afterwards (also for domains found at start) libxl sets the PoD target, a no-op for PV
+    // guests, and the balloon driver does the rest through memory/target in xenstore.
+    if (this.pendingBuild.has(domid)) return;
     xc.call('xc_domain_set_pod_target', domid, domid, BigInt(Math.floor(kib / 4)), null, null, null);
   }
 
@@ -143,7 +145,7 @@ export class XenHypervisor implements Hypervisor {
 
   async build(domid: number, spec: BuildSpec): Promise<BuildResult> {
     const result = buildPv(await this.open(), domid, spec);
-    this.built.add(domid);
+    this.pendingBuild.delete(domid);
     return result;
   }
 
@@ -175,7 +177,8 @@ export class XenHypervisor implements Hypervisor {
     } catch (err) {
       if (!(err instanceof TsxError && err.details['errnoName'] === 'ESRCH')) throw err;
     }
-    this.built.delete(domid);
+    this.pendingBuild.delete(domid);
+    this.hvmDomains.delete(domid);
     await this.settle();
   }
 
@@ -238,7 +241,7 @@ export class XenHypervisor implements Hypervisor {
       if (!now.has(domid)) {
         changes.push({ type: 'destroyed', domid });
         this.hvmDomains.delete(domid);
-        this.built.delete(domid);
+        this.pendingBuild.delete(domid);
       }
     }
     this.known = now;
