@@ -48,16 +48,16 @@ async function rmQuiet(tx: Transaction, path: string): Promise<void> {
 
 /** Inspects the device's paths inside the transaction; cleans a dead remnant of this domid. */
 async function inspectClash(tx: Transaction, loc: DeviceLocation, ctrl: DevController, ctx: ControllerContext): Promise<void> {
-  const [ownerUuid, backendFrontend] = await Promise.all([tx.tryRead(`${loc.bookkeeping}/domain-uuid`), tx.tryRead(`${loc.backend}/frontend`)]);
+  const [ownerUuid, backendNodes] = await Promise.all([tx.tryRead(`${loc.bookkeeping}/domain-uuid`), tx.tryDirectory(loc.backend)]);
   const what = `${ctrl.deviceClass} ${loc.devid}`;
   if (ownerUuid === ctx.uuid) {
     throw new TsxError(E_DEVICE_EXISTS, `device ${what} already exists on domain ${ctx.domid} (${loc.backend})`, {
       details: { class: ctrl.deviceClass, devid: loc.devid, path: loc.backend },
     });
   }
-  if (ownerUuid === undefined && backendFrontend !== undefined) {
-    throw new TsxError(E_DEVICE_FOREIGN_WRITER, `backend ${loc.backend} of device ${what} was written by someone else before tsxend created it`, {
-      details: { class: ctrl.deviceClass, devid: loc.devid, path: loc.backend, frontend: backendFrontend },
+  if (ownerUuid === undefined && backendNodes !== undefined) {
+    throw new TsxError(E_DEVICE_FOREIGN_WRITER, `backend ${loc.backend} of device ${what} was written by someone else before tsxend created it (found: ${backendNodes.join(', ') || 'an empty node'})`, {
+      details: { class: ctrl.deviceClass, devid: loc.devid, path: loc.backend, found: backendNodes },
     });
   }
   if (ownerUuid !== undefined) {
