@@ -44,8 +44,8 @@ async function xendCreateDevices(b: Bench, domid: number, order: string[]): Prom
   let kill = () => undefined as void;
   for (const { uuid, entry } of devicesIn(order)) {
     const ctrl = controllerFor(entry.class);
-    const devid = ctrl.devid(entry.config as never, new Set());
-    const existing = await b.xs.tryDirectory(`/local/domain/0/backend/${ctrl.backendKind(entry.config as never)}/${domid}`);
+    const devid = ctrl.devid(entry.config, new Set());
+    const existing = await b.xs.tryDirectory(`/local/domain/0/backend/${ctrl.backendKind(entry.config)}/${domid}`);
     if (existing?.includes(String(devid))) throw new Error(`Device ${devid} (${entry.class}) is already connected.`);
     await writeDevice(b.xs, ctrl, uuid, entry, { domid, uuid: '14926000-0000-4000-8000-000000014926', name: 'race', backendDomid: 0 }, devid);
     if (entry.class === 'vfb') kill = await runDaemon(b, domid);
