@@ -57,7 +57,9 @@ function isRoot(): boolean {
 
 /** Where `tsxend serve` listens by default (mirrors src/daemon/options.ts). */
 export function defaultSocketPath(env: NodeJS.ProcessEnv): string {
+  if (env.TSXEND_RUNTIME_DIR) return join(env.TSXEND_RUNTIME_DIR, 'tsxend.sock');
   if (env.RUNTIME_DIRECTORY) return join(env.RUNTIME_DIRECTORY.split(':')[0] as string, 'tsxend.sock');
+  if (env.TSXEND_STATE_DIR) return join(env.TSXEND_STATE_DIR, 'run', 'tsxend.sock');
   if (isRoot()) return '/run/tsxend/tsxend.sock';
   const state = env.TSXEND_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(env.HOME ?? homedir(), '.local', 'state'), 'tsxend');
   return join(state, 'run', 'tsxend.sock');

@@ -60,10 +60,13 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_STATE_HOME ?? join(env.HOME ?? homedir(), '.local', 'state'), 'tsxend');
 }
 
-/** Runtime files (the API socket): systemd's RuntimeDirectory, /run/tsxend for root, else <state>/run. */
-export function defaultRuntimeDir(env: NodeJS.ProcessEnv, stateDir: string): string {
+/**
+ * Runtime files (the API socket): systemd's RuntimeDirectory; else `<state>/run` when a state
+ * directory was chosen explicitly (a private instance); else /run/tsxend for root, <state>/run.
+ */
+export function defaultRuntimeDir(env: NodeJS.ProcessEnv, stateDir: string, stateDirExplicit = false): string {
   if (env.RUNTIME_DIRECTORY) return env.RUNTIME_DIRECTORY.split(':')[0] as string;
-  if (isRoot()) return '/run/tsxend';
+  if (isRoot() && !stateDirExplicit) return '/run/tsxend';
   return join(stateDir, 'run');
 }
 
@@ -161,8 +164,9 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     return v?.[0];
   };
 
-  const stateDir = one('state-dir') ?? defaultStateDir(env);
-  const runtimeDir = one('runtime-dir') ?? defaultRuntimeDir(env, stateDir);
+  const explicitState = one('state-dir');
+  const stateDir = explicitState ?? defaultStateDir(env);
+  const runtimeDir = one('runtime-dir') ?? defaultRuntimeDir(env, stateDir, explicitState !== undefined);
   const listen = (pick('listen') ?? [`unix:${join(runtimeDir, SOCKET_NAME)}`]).map(parseListen);
   const tokenFile = one('token-file');
   const tlsCert = one('tls-cert');

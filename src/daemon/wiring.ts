@@ -1,39 +1,50 @@
 // Binds the daemon to the real layers: the config parser and the lifecycle's environment
 // factory (embedded mock xenstore or a real socket, simulated or real hypervisor, devices).
 
-import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
+import { formatProblem, parseConfig, parseDeviceSpec, validateConfig } from '../config/index.js';
+import { SimulatedHypervisor } from '../hypervisor/simulated.js';
+import type { Hypervisor } from '../hypervisor/types.js';
+import { createEnvironment } from '../lifecycle/environment.js';
 import type { ConfigInput } from './config-input.js';
 import type { EnvironmentFactory } from './server.js';
 
-interface ConfigModule {
-  parseConfig(text: string, options: { format: 'xl' | 'sxp' | 'json'; file: string }): { config: XendConfig; warnings: { message: string }[] };
-  validateConfig(model: unknown, options?: { file?: string }): XendConfig;
-  parseDeviceSpec(devClass: DeviceClass, spec: string | Record<string, unknown>): DeviceEntry;
-  formatProblem(p: { message: string }): string;
-}
+export const configInput: ConfigInput = {
+  parseDomain: (text, format, file) => {
+    const { config, warnings } = parseConfig(text, { format, file });
+    return { config, warnings: warnings.map(formatProblem) };
+  },
+  validateDomain: (model, file) => validateConfig(model, { file }),
+  parseDevice: (devClass, spec) => parseDeviceSpec(devClass, spec),
+};
 
-// Specifiers held in variables while the layers are being written in parallel: the daemon
-// still compiles and its routes stay testable against a fake orchestrator.
-const CONFIG_MODULE = '../config/index.js';
-const ENVIRONMENT_MODULE = '../lifecycle/environment.js';
+export const environmentFactory: EnvironmentFactory = async ({ options, store, logger }) => {
+  let hypervisor: 'simulated' | Hypervisor = 'simulated';
+  if (options.hypervisor !== 'simulated') {
+    const { selectHypervisor } = await import('../hypervisor/select.js');
+    const hv = await selectHypervisor(options.hypervisor, { createSimulated: () => new SimulatedHypervisor() });
+    if (hv.kind === 'simulated') await hv.close();
+    else hypervisor = hv;
+  }
+  const env = await createEnvironment({
+    xenstore: options.xenstore.kind === 'embedded' ? 'embedded' : { socket: options.xenstore.path },
+    hypervisor,
+    store,
+    logger: logger.child({ component: 'lifecycle' }),
+    orchestrator: { maxParallelCreates: options.maxParallelCreates },
+  });
+  if (env.mock) {
+    // On a dom0, xen-init-dom0 writes dom0's own nodes before any toolstack runs; the embedded
+    // xenstore starts empty, so the daemon plays that part.
+    await env.xs.write('/local/domain/0/name', 'Domain-0');
+    await env.xs.write('/local/domain/0/domid', '0');
+  }
+  return { orchestrator: env.orchestrator, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };
+};
 
 export async function loadConfigInput(): Promise<ConfigInput> {
-  const m = (await import(CONFIG_MODULE)) as ConfigModule;
-  return {
-    parseDomain: (text, format, file) => {
-      const { config, warnings } = m.parseConfig(text, { format, file });
-      return { config, warnings: warnings.map((w) => m.formatProblem(w)) };
-    },
-    validateDomain: (model, file) => m.validateConfig(model, { file }),
-    parseDevice: (devClass, spec) => m.parseDeviceSpec(devClass, spec),
-  };
-}
-
-export async function loadEnvironmentFactory(): Promise<EnvironmentFactory> {
-  const m = (await import(ENVIRONMENT_MODULE)) as { createDaemonEnvironment: EnvironmentFactory };
-  return m.createDaemonEnvironment;
+  return configInput;
 }
 
 export async function loadWiring(): Promise<{ config: ConfigInput; environment: EnvironmentFactory }> {
-  return { config: await loadConfigInput(), environment: await loadEnvironmentFactory() };
+  return { config: configInput, environment: environmentFactory };
 }

@@ -17,8 +17,10 @@ describe('serve options', () => {
   it('defaults to the embedded xenstore and one Unix socket under the runtime dir of the state dir', () => {
     const o = resolveServeOptions(['--state-dir', '/tmp/x'], { HOME: dir });
     expect(o.xenstore).toEqual({ kind: 'embedded' });
-    if (process.getuid?.() === 0) expect(o.listen).toEqual([{ kind: 'unix', path: '/run/tsxend/tsxend.sock' }]);
-    else expect(o.listen).toEqual([{ kind: 'unix', path: '/tmp/x/run/tsxend.sock' }]);
+    expect(o.listen).toEqual([{ kind: 'unix', path: '/tmp/x/run/tsxend.sock' }]);
+    const d = resolveServeOptions([], { HOME: dir });
+    if (process.getuid?.() === 0) expect(d.listen).toEqual([{ kind: 'unix', path: '/run/tsxend/tsxend.sock' }]);
+    else expect(d.listen).toEqual([{ kind: 'unix', path: `${dir}/.local/state/tsxend/run/tsxend.sock` }]);
   });
 
   it("uses systemd's StateDirectory and RuntimeDirectory when set", () => {
