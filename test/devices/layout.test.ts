@@ -141,14 +141,14 @@ describe('device layouts', () => {
     await write(device('vbd', { vdev: 'xvdb', target: '/a' }));
     const err = await write(device('vbd', { vdev: 'xvdb', target: '/b' })).catch((e: unknown) => e as { code: string; message: string });
     expect(err).toMatchObject({ code: 'TSX_ERR_DEVICE_EXISTS' });
-    expect((err as Error).message).toContain('/local/domain/0/backend/vbd/5/51728');
+    expect((err as { message?: string }).message).toContain('/local/domain/0/backend/vbd/5/51728');
   });
 
   it('refuses a backend written by someone else (the 14926 race) as a foreign writer', async () => {
     await xs.write('/local/domain/0/backend/vkbd/5/0/frontend', '/local/domain/5/device/vkbd/0');
     const err = await write(device('vkbd', {})).catch((e: unknown) => e as { code: string; message: string });
     expect(err).toMatchObject({ code: 'TSX_ERR_DEVICE_FOREIGN_WRITER' });
-    expect((err as Error).message).toContain('/local/domain/0/backend/vkbd/5/0');
+    expect((err as { message?: string }).message).toContain('/local/domain/0/backend/vkbd/5/0');
   });
 
   it('cleans a dead remnant left by an earlier domain with the same domid', async () => {
