@@ -61,6 +61,7 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
   #decoder = new FrameDecoder(CLIENT_REPLY_MAX);
   #pending = new Map<number, Pending>();
   #nextReqId = 1;
+  #corked: Duplex | undefined;
   #watches = new Map<string, WatchQueue>();
   #listeners = new Set<(event: ConnectionEvent) => void>();
   #closed = false;
@@ -105,7 +106,23 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
     return new Promise<Buffer>((resolve, reject) => {
       this.#pending.set(reqId, { resolve, reject, op, path: meta.path });
       this.stats.requests++;
+      this.#corkOnce(stream);
       stream.write(encodeFrame(type, reqId, txId, body));
+    });
+  }
+
+  /**
+   * Requests issued in the same tick leave in one writev (one syscall) instead of one write
+   * each: the pipelined case. A stream without _writev (the xenbus device, where each write
+   * must be exactly one message) still gets one write per message.
+   */
+  #corkOnce(stream: Duplex): void {
+    if (this.#corked === stream) return;
+    this.#corked = stream;
+    stream.cork();
+    process.nextTick(() => {
+      this.#corked = undefined;
+      stream.uncork();
     });
   }
 
