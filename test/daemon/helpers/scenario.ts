@@ -104,6 +104,8 @@ export async function userScenario(d: ServeProcess, prefix: string): Promise<str
   const natt = await cli(d.socket, 'network-attach', a, 'bridge=xenbr0', 'mac=00:16:3e:10:00:02', '--json');
   expect(natt.code, natt.stderr).toBe(0);
   const vif = JSON.parse(natt.stdout) as { devid: number };
+  // A hot-attached nic gets a devid of its own, never one of a nic the domain already has.
+  expect(dom?.devices.filter((x) => x.class === 'vif').map((x) => x.devid)).not.toContain(vif.devid);
   expect((await cli(d.socket, 'network-detach', a, String(vif.devid))).code).toBe(0);
   const after = JSON.parse((await cli(d.socket, 'list', '-l', a)).stdout) as DomainView[];
   expect(after[0]?.devices.map((x) => x.class).sort()).toEqual(['vbd', 'vif']);
