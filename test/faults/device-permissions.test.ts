@@ -54,8 +54,8 @@ function suite(open: () => Promise<{ xs: XenstoreClient; close: () => Promise<vo
       const be = await xs.getPerms(v.backend);
       const fe = await xs.getPerms(v.frontend);
       expect(access(be, DOMID)).toBe('r');
-      expect(be[0]!.domid).toBe(0);
-      expect(fe[0]!.domid).toBe(DOMID);
+      expect(be[0].domid).toBe(0);
+      expect(fe[0].domid).toBe(DOMID);
       expect(fe.find((p) => p.domid === 0)?.access).toBe('r');
       for (const key of await xs.directory(v.backend)) expect(access(await xs.getPerms(`${v.backend}/${key}`), DOMID)).toBe('r');
       if (guest) {
