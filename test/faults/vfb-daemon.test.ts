@@ -1,0 +1,54 @@
+// The framebuffer backend daemon dies during and after a create: noticed, reported as an event,
+// and — during a create — a typed failure whose rollback leaves nothing behind.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseXl } from '../../src/config/index.js';
+import { defaultVfbCommand } from '../../src/devices/index.js';
+import { E_BACKEND_DAEMON_EXITED } from '../../src/devices/errors.js';
+import { isError } from '../../src/errors.js';
+import { UndoJournal } from '../../src/util/journal.js';
+import { dumpTree } from '../helpers/xstree.js';
+import { startBench, type Bench } from '../devices/sim-env.js';
+
+const { config } = parseXl('name = "fb"\nuuid = "fbfbfbfb-0000-4000-8000-0000000000fb"\nkernel = "/k"\nvfb = [ "vnc=1" ]\n');
+const devices = Object.entries(config.devices).map(([uuid, entry]) => ({ uuid, entry }));
+
+describe('framebuffer daemon supervision', () => {
+  let b: Bench | undefined;
+  afterEach(async () => {
+    await b?.close();
+    b = undefined;
+  });
+
+  it('a daemon that dies before it is ready fails the create with TSX_ERR_BACKEND_DAEMON_EXITED, fully rolled back', async () => {
+    b = await startBench({ dm: { vfbCommand: { argv: ['sh', '-c', 'echo "cannot open display" >&2; exit 3', 'sh'] } } });
+    b.mock.domains.create(30, 'paused');
+    // The directories the lifecycle makes for a domain before its devices.
+    for (const p of ['/local/domain/30/device', '/local/domain/0/backend', '/libxl/30/device']) await b.xs.write(p, '');
+    const before = await dumpTree(b.xs, '/');
+    const journal = new UndoJournal();
+    const ctx = b.ctx(30, config.uuid);
+    const err = await b.dm
+      .writeDevices(ctx, devices, journal)
+      .then((w) => b!.dm.activateDevices(ctx, w, journal))
+      .catch((e: unknown) => e);
+    expect(isError(err, E_BACKEND_DAEMON_EXITED), String(err)).toBe(true);
+    expect((err as { details: Record<string, unknown> }).details).toMatchObject({ exitCode: 3, stderrTail: 'cannot open display' });
+    expect(b.events.some((e) => e.type === 'backend.exited')).toBe(true);
+    await journal.rollback();
+    expect(await dumpTree(b.xs, '/')).toEqual(before);
+  });
+
+  it('a daemon that dies after the create is reported as backend.exited', async () => {
+    const [node, script] = defaultVfbCommand().argv as [string, string];
+    // Runs the real simulator, then kills it once it has served the devices for a moment.
+    b = await startBench({ dm: { vfbCommand: { argv: ['sh', '-c', '"$0" "$@" & p=$!; sleep 1; kill -9 $p; wait $p', node, script] } } });
+    b.mock.domains.create(31, 'paused');
+    const journal = new UndoJournal();
+    const ctx = b.ctx(31, config.uuid);
+    const active = await b.dm.activateDevices(ctx, await b.dm.writeDevices(ctx, devices, journal), journal);
+    expect(active.map((v) => v.state)).toEqual(['init-wait', 'init-wait']);
+    await expect.poll(() => b!.events.some((e) => e.type === 'backend.exited'), { timeout: 5000 }).toBe(true);
+    await b.dm.destroyDevices(ctx, active, { force: true });
+  });
+});
