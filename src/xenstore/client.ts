@@ -50,6 +50,11 @@ interface Pending {
 /** What a request needs besides its payload: the op name and path for error messages. */
 export interface RequestMeta {
   path?: string;
+  /**
+   * The connection a transaction started on (see `epoch`): a request bound to an earlier
+   * connection fails DISCONNECTED instead of reaching a new one, where its tx id means nothing.
+   */
+  epoch?: number;
 }
 
 const RECONNECT_MIN_MS = 20;
@@ -62,6 +67,7 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
   #pending = new Map<number, Pending>();
   #nextReqId = 1;
   #corked: Duplex | undefined;
+  #epoch = 0;
   #watches = new Map<string, WatchQueue>();
   #listeners = new Set<(event: ConnectionEvent) => void>();
   #closed = false;
@@ -99,7 +105,7 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
       );
     }
     const stream = this.#stream;
-    if (!stream) return Promise.reject(this.#disconnectedError(op, meta.path));
+    if (!stream || (meta.epoch !== undefined && meta.epoch !== this.#epoch)) return Promise.reject(this.#disconnectedError(op, meta.path));
     // oxenstored holds back an empty payload until more bytes arrive: always send one NUL.
     const body = payload.length === 0 ? Buffer.from([0]) : payload;
     const reqId = this.#allocReqId();
@@ -142,7 +148,13 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
 
   // ---- the connection ------------------------------------------------------------------------
 
+  /** Counts connections: transactions are bound to the one they started on. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   #attach(stream: Duplex): void {
+    this.#epoch++;
     this.#stream = stream;
     this.#decoder = new FrameDecoder(CLIENT_REPLY_MAX);
     stream.on('data', (chunk: Buffer) => this.#onData(stream, chunk));

@@ -12,6 +12,8 @@ import { args, argWithTail, splitStrings, XsType } from './wire.js';
 export interface Requester {
   request(type: number, payload: Buffer, txId?: number, meta?: RequestMeta): Promise<Buffer>;
   ack(type: number, payload: Buffer, txId?: number, meta?: RequestMeta): Promise<void>;
+  /** Which connection requests go to now (changes on every reconnect). */
+  readonly epoch: number;
 }
 
 export abstract class XsOpsImpl implements XsOps {

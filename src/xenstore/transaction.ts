@@ -12,15 +12,30 @@ const BASE_DELAY_MS = 1;
 const MAX_DELAY_MS = 250;
 
 class TxHandle extends XsOpsImpl implements Transaction {
+  readonly #bound: Requester;
   constructor(
     readonly id: number,
-    private readonly conn: Requester,
+    conn: Requester,
+    epoch: number,
   ) {
     super(id);
+    this.#bound = bindToConnection(conn, epoch);
   }
   protected client(): Requester {
-    return this.conn;
+    return this.#bound;
   }
+}
+
+/**
+ * A transaction lives and dies with its connection: after a reconnect its requests (END F
+ * included) fail DISCONNECTED locally rather than reach the new connection with a stale id.
+ */
+function bindToConnection(conn: Requester, epoch: number): Requester {
+  return {
+    epoch,
+    request: (type, payload, txId, meta = {}) => conn.request(type, payload, txId, { ...meta, epoch }),
+    ack: (type, payload, txId, meta = {}) => conn.ack(type, payload, txId, { ...meta, epoch }),
+  };
 }
 
 export async function runTransaction<T>(
@@ -32,18 +47,20 @@ export async function runTransaction<T>(
   const maxAttempts = options.maxAttempts ?? 32;
   for (let attempt = 1; ; attempt++) {
     if (options.signal?.aborted) throw new TsxError(E_ABORTED, 'xenstore transaction cancelled');
-    const reply = await conn.request(XsType.TRANSACTION_START, args(''));
+    const epoch = conn.epoch;
+    const reply = await conn.request(XsType.TRANSACTION_START, args(''), 0, { epoch });
     const id = Number(splitStrings(reply)[0]);
-    const tx = new TxHandle(id, conn);
+    const tx = new TxHandle(id, conn, epoch);
+    const bound = bindToConnection(conn, epoch);
     let result: T;
     try {
       result = await fn(tx);
     } catch (err) {
-      await conn.ack(XsType.TRANSACTION_END, args('F'), id).catch(() => undefined);
+      await bound.ack(XsType.TRANSACTION_END, args('F'), id).catch(() => undefined);
       throw err;
     }
     try {
-      await conn.ack(XsType.TRANSACTION_END, args('T'), id);
+      await bound.ack(XsType.TRANSACTION_END, args('T'), id);
       return result;
     } catch (err) {
       if (!isError(err, EAGAIN)) throw err;
