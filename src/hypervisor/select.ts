@@ -21,6 +21,23 @@ export interface SelectDeps {
   readonly xen?: XenHypervisorOptions;
   /** Where the privcmd device is looked for (tests). */
   readonly privcmdPath?: string;
+  /** Read for the overrides below when deps do not set them (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Environment overrides: TSXEND_LIBXENCTRL / TSXEND_LIBXENGUEST name the libraries (a Xen
+ * built from source under /usr/local, or the test suite's recording fake); TSXEND_XEN_PRIVCMD
+ * the device looked for (tests).
+ */
+function fromEnv(deps: { privcmdPath?: string; libs?: XenLibPaths; env?: NodeJS.ProcessEnv }): { privcmd: string; libs: XenLibPaths } {
+  const env = deps.env ?? process.env;
+  const libs: { xenctrl?: string; xenguest?: string } = {};
+  const ctrl = deps.libs?.xenctrl ?? env['TSXEND_LIBXENCTRL'];
+  const guest = deps.libs?.xenguest ?? env['TSXEND_LIBXENGUEST'];
+  if (ctrl) libs.xenctrl = ctrl;
+  if (guest) libs.xenguest = guest;
+  return { privcmd: deps.privcmdPath ?? env['TSXEND_XEN_PRIVCMD'] ?? PRIVCMD_PATH, libs };
 }
 
 export function parseHypervisorKind(value: string): HypervisorKind {
@@ -36,7 +53,7 @@ export function resolveHypervisorKind(kind: HypervisorKind, privcmdPath = PRIVCM
 
 /** Answers a ready hypervisor of the chosen kind (simulated, xen or auto); for Xen the libraries are loaded and opened now. */
 export async function selectHypervisor(kind: string, deps: SelectDeps): Promise<Hypervisor> {
-  const privcmd = deps.privcmdPath ?? PRIVCMD_PATH;
+  const { privcmd, libs } = fromEnv({ ...deps, ...(deps.xen?.libs ? { libs: deps.xen.libs } : {}) });
   const chosen = resolveHypervisorKind(parseHypervisorKind(kind), privcmd);
   if (chosen === 'simulated') return deps.createSimulated();
   if (!existsSync(privcmd)) {
@@ -48,7 +65,7 @@ export async function selectHypervisor(kind: string, deps: SelectDeps): Promise<
   }
   // Imported here so that choosing the simulation never even loads the binding's module.
   const { XenHypervisor } = await import('./xen/hypervisor.js');
-  const hv = new XenHypervisor(deps.xen);
+  const hv = new XenHypervisor({ ...deps.xen, libs });
   await hv.open();
   return hv;
 }
@@ -64,12 +81,14 @@ export interface DoctorOptions {
   readonly privcmdPath?: string;
   readonly capabilitiesPath?: string;
   readonly libs?: XenLibPaths;
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** What `tsxend doctor --hypervisor xen` reports: every thing real Xen needs, one line each. */
 export async function xenDoctorChecks(options: DoctorOptions = {}): Promise<HypervisorCheck[]> {
   const out: HypervisorCheck[] = [];
-  const privcmd = options.privcmdPath ?? PRIVCMD_PATH;
+  const resolved = fromEnv(options);
+  const privcmd = resolved.privcmd;
   out.push(
     existsSync(privcmd)
       ? { check: 'xen privcmd', status: 'ok', detail: `${privcmd} exists` }
@@ -97,7 +116,7 @@ export async function xenDoctorChecks(options: DoctorOptions = {}): Promise<Hype
           fix: 'run tsxend in dom0; mount xenfs on /proc/xen (xencommons does)',
         },
   );
-  const libs = { ...DEFAULT_LIBS, ...options.libs };
+  const libs = { ...DEFAULT_LIBS, ...resolved.libs };
   let koffi: typeof import('koffi') | undefined;
   try {
     const mod = (await import('koffi')) as typeof import('koffi') & { default?: typeof import('koffi') };
