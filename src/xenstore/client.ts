@@ -110,9 +110,11 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
     const body = payload.length === 0 ? Buffer.from([0]) : payload;
     const reqId = this.#allocReqId();
     return new Promise<Buffer>((resolve, reject) => {
+      // A lone request (the sequential caller) leaves at once; with others in flight, requests
+      // issued in this tick are batched.
+      if (this.#pending.size > 0) this.#corkOnce(stream);
       this.#pending.set(reqId, { resolve, reject, op, path: meta.path });
       this.stats.requests++;
-      this.#corkOnce(stream);
       stream.write(encodeFrame(type, reqId, txId, body));
     });
   }
