@@ -48,6 +48,8 @@ function guestConfig(name: string) {
 
 interface Rig {
   env: Environment;
+  /** Every INTRODUCE the orchestrator sent: domid, store frame, store port. */
+  introduced: [number, bigint, number][];
   fake: XcFake;
   guestXs: XenstoreClient;
   guests: SimGuests;
@@ -65,6 +67,12 @@ async function rig(xenstore: 'embedded' | { socket: string }, domainsFile?: stri
   await hv.open();
   const env = await createEnvironment({ xenstore, hypervisor: hv, guests: false });
   if (env.mock) mockPublisher = new RegistryPublisher(env.mock.domains);
+  const introduced: [number, bigint, number][] = [];
+  const introduce = env.xs.introduceDomain.bind(env.xs);
+  env.xs.introduceDomain = async (domid, gfn, port) => {
+    introduced.push([domid, BigInt(gfn), port]);
+    return introduce(domid, gfn, port);
+  };
   const guestXs = env.mock ? await openXenstore({ kind: 'embedded' }, { embedded: env.mock }) : await openXenstore({ kind: 'socket', path: (xenstore as { socket: string }).socket });
   // No real guest runs on the fake: a simulated PV kernel connects the frontends, as on the
   // simulated hypervisor.
@@ -72,6 +80,7 @@ async function rig(xenstore: 'embedded' | { socket: string }, domainsFile?: stri
   await env.orchestrator.start();
   return {
     env,
+    introduced,
     fake,
     guestXs,
     guests,
@@ -130,6 +139,7 @@ function orchestratorSuite(name: string, make: () => Promise<Rig>): void {
       expect(await r.env.xs.read(`${home}/store/port`)).toBe(String(boot['xenstore_evtchn']));
       expect(await r.env.xs.read(`${home}/console/port`)).toBe(String(boot['console_evtchn']));
       expect(await r.env.xs.read(`${home}/store/ring-ref`)).toBe(String(0x100000 + 0x801));
+      expect(r.introduced.at(-1)).toEqual([domid, 0x100000n + 0x801n, boot['xenstore_evtchn']]);
       expect(await r.env.xs.isDomainIntroduced(domid)).toBe(true);
       if (r.domainsFile) expect(readFileSync(r.domainsFile, 'utf8')).toBe(`${domid} running\n`);
 
