@@ -53,6 +53,8 @@ export class XenHypervisor implements Hypervisor {
   private timer: NodeJS.Timeout | undefined;
   /** Domains this process created and has not built yet (libxl's build_pre window). */
   private readonly pendingBuild = new Set<number>();
+  /** Domains Xen runs as HVM containers (HVM, PVH): from their create, or XEN_DOMINF_hvm_guest. */
+  private readonly hvmDomains = new Set<number>();
   private physCaps: number | undefined;
 
   constructor(private readonly options: XenHypervisorOptions = {}) {}
@@ -200,7 +202,6 @@ export class XenHypervisor implements Hypervisor {
     }
   }
 
-  private readonly hvmDomains = new Set<number>();
   private isHvm(domid: number): boolean {
     return this.hvmDomains.has(domid);
   }
