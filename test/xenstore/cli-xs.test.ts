@@ -80,6 +80,15 @@ for (const kind of ['cxenstored', 'oxenstored'] as const) {
       });
     }
 
+    it('lists a big tree (1,000 nodes, fetched with bounded pipelining) exactly as xenstore-ls', async () => {
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => xs.write(`/cli/big/d${i % 40}/n${i}`, `v${i}`)));
+      const c = await tool('xenstore-ls', ['-p', '/cli/big'], d.socketPath);
+      const ours = await runXs(['--xenstore', target, 'ls', '-p', '/cli/big']);
+      expect(ours.out.split('\n')).toHaveLength(1041);
+      expect(ours.out).toBe(c.out);
+      await xs.rm('/cli/big');
+    });
+
     it('read and list print what xenstore-read and xenstore-list print', async () => {
       const keys = ['/cli/vm/name', '/cli/vm/esc', '/cli/vm/bin', '/cli/empty'];
       expect((await runXs(['--xenstore', target, 'read', ...keys])).out).toBe((await tool('xenstore-read', keys, d.socketPath)).out);

@@ -80,11 +80,36 @@ function childPath(parent: string, name: string): string {
 
 const QUIET_BELOW_TOP = (err: unknown) => isError(err, ENOENT) || (err instanceof TsxError && err.details['errno'] === 'EACCES');
 
-/** Fetches the tree under `path`; every level's reads go out pipelined. */
-async function fetchChildren(xs: XenstoreClient, path: string, perms: boolean, depth: number, warn: (m: string) => void): Promise<LsNode[]> {
+/** Runs at most `max` calls at once: a big tree is fetched pipelined, but not all at once. */
+function limiter(max: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= max) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+const LS_IN_FLIGHT = 64;
+
+/** Fetches the tree under `path`; reads go out pipelined, LS_IN_FLIGHT at a time. */
+async function fetchChildren(
+  xs: XenstoreClient,
+  path: string,
+  perms: boolean,
+  depth: number,
+  warn: (m: string) => void,
+  limit = limiter(LS_IN_FLIGHT),
+): Promise<LsNode[]> {
   let names: string[];
   try {
-    names = await xs.directory(path);
+    names = await limit(() => xs.directory(path));
   } catch (err) {
     // A node vanishing (or hidden) while we recurse is not an error, as in xenstore-ls.
     if (depth > 0 && QUIET_BELOW_TOP(err)) return [];
@@ -94,14 +119,14 @@ async function fetchChildren(xs: XenstoreClient, path: string, perms: boolean, d
     names.map(async (name): Promise<LsNode> => {
       const full = childPath(path, name);
       const [value, p, children] = await Promise.all([
-        xs.readBytes(full).catch(() => undefined),
+        limit(() => xs.readBytes(full)).catch(() => undefined),
         perms
-          ? xs.getPerms(full).catch(() => {
+          ? limit(() => xs.getPerms(full)).catch(() => {
               warn(`could not access permissions for ${full}`);
               return undefined;
             })
           : undefined,
-        fetchChildren(xs, full, perms, depth + 1, warn),
+        fetchChildren(xs, full, perms, depth + 1, warn, limit),
       ]);
       return { name, path: full, value, perms: p, children };
     }),
