@@ -163,6 +163,15 @@ export const attachBody = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The error replies of a route that acts on xenstore or the hypervisor: on top of its own, what
+ * those may answer anywhere (EACCES/EPERM 403, quota 429, unsupported 501, xenstore failure
+ * 502, no memory or CPUs 507).
+ */
+export function opErrorReplies(...statuses: number[]): Record<number, TSchema> {
+  return errorReplies(...statuses, 403, 429, 501, 502, 507);
+}
+
 /** The error replies every route may give, keyed by status. */
 export function errorReplies(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};

@@ -34,7 +34,7 @@ export function registerDeviceRoutes(app: FastifyInstance, { orchestrator: orch,
       params: S.refParams,
       querystring: S.waitQuery,
       body: S.attachBody,
-      response: { 201: S.deviceView, 202: S.taskAccepted, ...S.errorReplies(499, 400, 404, 409, 422) },
+      response: { 201: S.deviceView, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 404, 409, 422) },
     },
   }, async (request, reply) => {
     const { class: devClass, spec, config: model } = request.body;
@@ -52,7 +52,7 @@ export function registerDeviceRoutes(app: FastifyInstance, { orchestrator: orch,
       tags,
       params: S.deviceParams,
       querystring: S.forceQuery,
-      response: { 204: Type.Null(), 202: S.taskAccepted, ...S.errorReplies(499, 400, 404, 409) },
+      response: { 204: Type.Null(), 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 404, 409) },
     },
   }, async (request, reply) => {
     const { ref, class: devClass, devid } = request.params;

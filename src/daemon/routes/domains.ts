@@ -42,7 +42,7 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
           'application/json': { schema: S.configModel },
         },
       },
-      response: { 201: S.domainView, 202: S.taskAccepted, ...S.errorReplies(499, 400, 409, 415, 422) },
+      response: { 201: S.domainView, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 409, 415, 422) },
     },
   }, async (request, reply) => {
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
@@ -74,7 +74,7 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
       tags,
       params: S.refParams,
       querystring: S.forceQuery,
-      response: { 200: S.destroyReport, 202: S.taskAccepted, ...S.errorReplies(499, 400, 404, 409) },
+      response: { 200: S.destroyReport, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 404, 409) },
     },
   }, async (request, reply) => {
     const op = orch.destroyDomain(request.params.ref, request.query.force === undefined ? {} : { force: request.query.force });
@@ -84,7 +84,7 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
   for (const action of ['pause', 'unpause'] as const) {
     app.post<RefReq>(`/v1/domains/:ref/${action}`, {
       ...refPre,
-      schema: { operationId: `${action}Domain`, summary: `${action[0]?.toUpperCase()}${action.slice(1)} a domain`, tags, params: S.refParams, response: { 200: S.domainView, ...S.errorReplies(400, 404, 409) } },
+      schema: { operationId: `${action}Domain`, summary: `${action[0]?.toUpperCase()}${action.slice(1)} a domain`, tags, params: S.refParams, response: { 200: S.domainView, ...S.opErrorReplies(400, 404, 409) } },
     }, async (request) => presentDomain(await (action === 'pause' ? orch.pauseDomain(request.params.ref) : orch.unpauseDomain(request.params.ref))));
   }
 
@@ -98,7 +98,7 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
         params: S.refParams,
         querystring: S.waitQuery,
         ...(action === 'shutdown' ? { body: S.shutdownBody } : {}),
-        response: { 200: S.domainView, 202: S.taskAccepted, ...S.errorReplies(499, 400, 404, 409) },
+        response: { 200: S.domainView, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 404, 409) },
       },
     }, async (request, reply) => {
       const mode: ShutdownMode = action === 'reboot' ? 'reboot' : (request.body?.mode ?? 'poweroff');
@@ -109,11 +109,11 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
 
   app.put<RefReq & { Body: { mib: number } }>('/v1/domains/:ref/memory', {
     ...refPre,
-    schema: { operationId: 'setMemory', summary: 'Set the memory target, MiB (xm mem-set)', tags, params: S.refParams, body: S.memoryBody, response: { 200: S.domainView, ...S.errorReplies(400, 404, 409, 422) } },
+    schema: { operationId: 'setMemory', summary: 'Set the memory target, MiB (xm mem-set)', tags, params: S.refParams, body: S.memoryBody, response: { 200: S.domainView, ...S.opErrorReplies(400, 404, 409, 422) } },
   }, async (request) => presentDomain(await orch.setMemory(request.params.ref, request.body.mib)));
 
   app.put<RefReq & { Body: { vcpus: number } }>('/v1/domains/:ref/vcpus', {
     ...refPre,
-    schema: { operationId: 'setVcpus', summary: 'Set the number of online vcpus (xm vcpu-set)', tags, params: S.refParams, body: S.vcpusBody, response: { 200: S.domainView, ...S.errorReplies(400, 404, 409, 422) } },
+    schema: { operationId: 'setVcpus', summary: 'Set the number of online vcpus (xm vcpu-set)', tags, params: S.refParams, body: S.vcpusBody, response: { 200: S.domainView, ...S.opErrorReplies(400, 404, 409, 422) } },
   }, async (request) => presentDomain(await orch.setVcpus(request.params.ref, request.body.vcpus)));
 }

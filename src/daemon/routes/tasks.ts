@@ -22,6 +22,6 @@ export function registerTaskRoutes(app: FastifyInstance, orch: Orchestrator): vo
 
   app.delete<{ Params: { id: string } }>('/v1/tasks/:id', {
     ...idPre,
-    schema: { operationId: 'cancelTask', summary: 'Cancel a task; what it did is rolled back', tags, params: S.taskParams, response: { 200: S.taskView, ...S.errorReplies(400, 404, 409) } },
+    schema: { operationId: 'cancelTask', summary: 'Cancel a task; what it did is rolled back', tags, params: S.taskParams, response: { 200: S.taskView, ...S.opErrorReplies(400, 404, 409) } },
   }, async (request) => presentTask(orch.cancelTask(request.params.id)));
 }
