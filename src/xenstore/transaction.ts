@@ -46,7 +46,7 @@ export async function runTransaction<T>(
 ): Promise<T> {
   const maxAttempts = options.maxAttempts ?? 32;
   for (let attempt = 1; ; attempt++) {
-    if (options.signal?.aborted) throw new TsxError(E_ABORTED, 'xenstore transaction cancelled');
+    if (options.signal?.aborted) throw cancelled();
     const epoch = conn.epoch;
     const reply = await conn.request(XsType.TRANSACTION_START, args(''), 0, { epoch });
     const id = Number(splitStrings(reply)[0]);
@@ -55,6 +55,8 @@ export async function runTransaction<T>(
     let result: T;
     try {
       result = await fn(tx);
+      // Cancelled while the body ran: discard rather than commit what the caller gave up on.
+      if (options.signal?.aborted) throw cancelled();
     } catch (err) {
       await bound.ack(XsType.TRANSACTION_END, args('F'), id).catch(() => undefined);
       throw err;
@@ -72,7 +74,26 @@ export async function runTransaction<T>(
       }
       onRetry();
       const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
-      await new Promise((r) => setTimeout(r, Math.random() * ceiling));
+      await pause(Math.random() * ceiling, options.signal);
     }
   }
+}
+
+function cancelled(): TsxError {
+  return new TsxError(E_ABORTED, 'xenstore transaction cancelled');
+}
+
+/** The backoff pause, cut short by the caller's signal. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -280,6 +280,26 @@ describe('client against a scripted server', () => {
     void xs.read('/stop').catch(() => undefined);
   });
 
+  it('discards (END F) a transaction cancelled while its body runs, and never commits it', async () => {
+    const s = new FakeServer();
+    const xs = await open(s);
+    const ac = new AbortController();
+    const t = xs.transaction(async (tx) => {
+      await tx.write('/k', 'v');
+      ac.abort();
+      return 'done';
+    }, { signal: ac.signal }).catch((e: unknown) => e);
+    const [start] = await s.received(1);
+    s.reply(start!, '3\0');
+    const [, write] = await s.received(2);
+    s.reply(write!, 'OK\0');
+    const [, , end] = await s.received(3);
+    expect(end!.type).toBe(XsType.TRANSACTION_END);
+    expect(splitStrings(end!.payload)).toEqual(['F']);
+    s.reply(end!, 'OK\0');
+    expect(isError(await t, E_ABORTED)).toBe(true);
+  });
+
   it('tolerates ENOENT on unwatch and bounds each watch buffer, dropping the oldest', async () => {
     const s = new FakeServer();
     const xs = await open(s);
