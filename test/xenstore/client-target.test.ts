@@ -64,17 +64,15 @@ describe('xenbus transport', () => {
   it('gives a stream without writev exactly one message per write, even when pipelining', async () => {
     const chunks: Buffer[] = [];
     const decoder = new FrameDecoder();
-    let peer!: Duplex;
-    const stream = new Duplex({
+    const stream: Duplex = new Duplex({
       read() {},
       write(chunk: Buffer, _enc, cb) {
         chunks.push(chunk);
         // Answer each request at once with an empty READ reply.
-        for (const f of decoder.push(chunk)) peer.push(encodeFrame(f.type, f.reqId, f.txId, Buffer.from('v')));
+        for (const f of decoder.push(chunk)) stream.push(encodeFrame(f.type, f.reqId, f.txId, Buffer.from('v')));
         cb();
       },
     });
-    peer = stream;
     const xs = await WireClient.open(async () => stream, { reconnect: false });
     try {
       await Promise.all(Array.from({ length: 20 }, (_, i) => xs.read(`/k${i}`)));
