@@ -90,8 +90,9 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
   const eventLog = log.child({ component: 'events' });
   const eventSub = orch.events.subscribe((ev) => {
     metrics.events.inc({ type: ev.type });
-    const { data, ...fields } = ev;
-    eventLog.info({ ...fields, ...(data === undefined ? {} : { data }) }, ev.type);
+    // pino stamps its own time; the event's is kept as eventTime (same instant, no duplicate key).
+    const { data, time, ...fields } = ev;
+    eventLog.info({ ...fields, eventTime: time, ...(data === undefined ? {} : { data }) }, ev.type);
   });
   await orch.start();
   log.info({ domains: orch.listDomains().domains.length, seq: orch.events.currentSeq }, 'reconciled domains from the state directory and xenstore');
