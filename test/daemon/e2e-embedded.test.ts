@@ -28,6 +28,23 @@ describe('tsxend serve on the embedded default', () => {
     await userScenario(d, 'emb');
   }, 120_000);
 
+  it('answers ?wait=false with 202 and a task that shows its step, then ends succeeded', async () => {
+    const text = 'name = "tasked"\nmemory = 64\nkernel = "/boot/vmlinuz"\ndisk = ["phy:/dev/vg/tasked,xvda,w"]\n';
+    const res = await http(d.socket, 'POST', '/v1/domains?wait=false', text, 'text/plain');
+    expect(res.status).toBe(202);
+    const { task, uuid } = res.json as { task: { id: string; operation: string; step: string }; uuid: string };
+    expect(task.operation).toBe('createDomain');
+    expect(typeof task.step).toBe('string');
+    let state = 'running';
+    for (let i = 0; i < 200 && state === 'running'; i++) {
+      state = ((await http(d.socket, 'GET', `/v1/tasks/${task.id}`)).json as { state: string }).state;
+      if (state === 'running') await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(state).toBe('succeeded');
+    expect((await http(d.socket, 'GET', `/v1/domains/${uuid}`)).json).toMatchObject({ name: 'tasked', state: 'running', operations: [] });
+    expect((await http(d.socket, 'DELETE', `/v1/tasks/${task.id}`)).status).toBe(409);
+  });
+
   it('runs creates in parallel; of two creates with one name, one wins and the other gets 409', async () => {
     const cfg = writeCfg('twin', '00:16:3e:20:00:01');
     const [x, y] = await Promise.all([cli(d.socket, 'create', cfg, '--json'), cli(d.socket, 'create', cfg, '--json')]);
