@@ -80,6 +80,18 @@ describe('deploy/tsxend.service', () => {
     d = undefined;
     expect(readFileSync(out, 'utf8')).toMatch(/STOPPING=1/);
   });
+
+  it('feeds the watchdog at half its period from the main loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-wd-'));
+    const sock = join(dir, 'notify.sock');
+    const out = join(dir, 'notify.log');
+    helper = spawn('python3', [join(root, 'test', 'daemon', 'fixtures', 'notify-recv.py'), sock, out], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+    d = await startTestDaemon({ env: { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '1000000', WATCHDOG_PID: String(process.pid), PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    await new Promise((r) => setTimeout(r, 1800));
+    const pings = readFileSync(out, 'utf8').match(/WATCHDOG=1/g) ?? [];
+    expect(pings.length).toBeGreaterThanOrEqual(2);
+  });
 });
 
 describe('Dockerfile', () => {
