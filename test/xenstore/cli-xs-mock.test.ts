@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
 import { openXenstore } from '../../src/xenstore/index.js';
+import { command } from '../../src/cli/commands/xs.js';
 
 const execFileP = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -89,4 +90,16 @@ it('watch -n stops after N events', async () => {
   expect(lines).toHaveLength(2);
   expect(lines[0]).toBe('/wm');
   expect(lines[1]).toMatch(/^\/wm\/k\d+$/);
+});
+
+it('watch exits 3, naming the watch, when xenstored goes away', async () => {
+  const other = new MockXenstored();
+  const path = join(dir, 'going-away');
+  await other.listen(path);
+  let err = '';
+  const run = command.run(['--xenstore', `socket:${path}`, 'watch', '/gone'], { stdout: () => undefined, stderr: (t) => (err += t), env: {} });
+  await new Promise((r) => setTimeout(r, 200));
+  await other.close();
+  expect(await run).toBe(3);
+  expect(err).toContain('/gone');
 });

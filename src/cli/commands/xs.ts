@@ -273,6 +273,13 @@ async function cmdWatch(ctx: Ctx, argv: string[]): Promise<number> {
   const stop = () => void w.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // xenstored going away ends the watch (as xenstore-watch does) instead of waiting forever.
+  let lost = false;
+  const off = ctx.xs.onConnectionEvent((e) => {
+    if (e.type !== 'disconnected') return;
+    lost = true;
+    stop();
+  });
   let seen = 0;
   try {
     for await (const ev of w) {
@@ -280,9 +287,14 @@ async function cmdWatch(ctx: Ctx, argv: string[]): Promise<number> {
       if (++seen >= limit) break;
     }
   } finally {
+    off();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await w.close();
+  }
+  if (lost) {
+    ctx.io.stderr(`tsxend xs watch: connection to xenstored lost while watching ${w.path}\n`);
+    return EXIT.unavailable;
   }
   return EXIT.ok;
 }
