@@ -26,6 +26,7 @@ export async function waitFor(xs: XenstoreClient, spec: WaitSpec): Promise<strin
   const watch = await xs.watch(spec.path);
   let timer: NodeJS.Timeout | undefined;
   let last: string | undefined;
+  let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
     const fail = (err: TsxError) => {
       reject(err);
@@ -40,7 +41,9 @@ export async function waitFor(xs: XenstoreClient, spec: WaitSpec): Promise<strin
         ),
       Math.max(0, spec.deadline - Date.now()),
     );
-    spec.signal?.addEventListener('abort', () => fail(new TsxError(E_ABORTED, `cancelled while waiting for ${spec.what}`)), { once: true });
+    onAbort = () => fail(new TsxError(E_ABORTED, `cancelled while waiting for ${spec.what}`));
+    if (spec.signal?.aborted) onAbort();
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
   });
   stop.catch(() => undefined);
   try {
@@ -55,6 +58,8 @@ export async function waitFor(xs: XenstoreClient, spec: WaitSpec): Promise<strin
     return await Promise.race([loop, stop]);
   } finally {
     clearTimeout(timer);
+    // One create runs many waits on one signal: never leave a listener behind.
+    if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
     await watch.close();
   }
 }
