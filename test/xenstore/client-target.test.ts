@@ -12,6 +12,8 @@ import { isError } from '../../src/errors.js';
 import { WireClient } from '../../src/xenstore/client.js';
 import { E_XS_BAD_PATH, E_XS_UNAVAILABLE, openXenstore, parseTarget, defaultSocketPath } from '../../src/xenstore/index.js';
 import { encodeFrame, FrameDecoder, XsType } from '../../src/xenstore/wire.js';
+import { MockXenstored } from '../../src/xenstore/mock/index.js';
+import type { ConnectionEvent } from '../../src/xenstore/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsxend-xs-target-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,6 +83,41 @@ describe('xenbus transport', () => {
         const frames = new FrameDecoder().push(c);
         expect(frames).toHaveLength(1);
         expect(frames[0]!.type).toBe(XsType.READ);
+      }
+    } finally {
+      await xs.close();
+    }
+  });
+});
+
+describe('reconnect over a socket', () => {
+  it('retries with backoff until a daemon serves the path again, then re-registers its watches', async () => {
+    const path = join(dir, 'restarting');
+    const first = new MockXenstored();
+    await first.listen(path);
+    const xs = await openXenstore({ kind: 'socket', path });
+    const events: ConnectionEvent[] = [];
+    xs.onConnectionEvent((e) => events.push(e));
+    try {
+      const w = await xs.watch('/survives');
+      const it = w[Symbol.asyncIterator]();
+      expect((await it.next()).value).toMatchObject({ path: '/survives' });
+      await first.close();
+      await expect.poll(() => events.map((e) => e.type)).toEqual(['disconnected']);
+      // Nothing listens for a while: the client keeps trying without failing anyone but callers.
+      await new Promise((r) => setTimeout(r, 150));
+      const second = new MockXenstored();
+      await second.listen(path);
+      try {
+        await expect.poll(() => events.at(-1), { timeout: 5000 }).toEqual({ type: 'reconnected', rewatched: 1 });
+        // The new daemon fires the re-registered watch once, then on changes.
+        expect((await it.next()).value).toMatchObject({ path: '/survives' });
+        await xs.write('/survives/x', '1');
+        expect((await it.next()).value).toMatchObject({ path: '/survives/x' });
+        expect(xs.stats.reconnects).toBe(1);
+      } finally {
+        await xs.close();
+        await second.close();
       }
     } finally {
       await xs.close();
