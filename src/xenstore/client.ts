@@ -229,11 +229,23 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
         }
         this.#attach(stream);
         this.stats.reconnects++;
+        // Re-register every watch at once (pipelined). A watch the daemon now refuses (EACCES,
+        // a quota) ends, so its reader sees it stop; a lost connection retries the whole step.
+        const queues = [...this.#watches.values()];
+        const results = await Promise.allSettled(
+          queues.map((q) => this.request(XsType.WATCH, args(q.path, q.token), 0, { path: q.path })),
+        );
         let rewatched = 0;
-        for (const queue of this.#watches.values()) {
-          await this.request(XsType.WATCH, args(queue.path, queue.token), 0, { path: queue.path });
-          rewatched++;
-        }
+        results.forEach((r, i) => {
+          const queue = queues[i]!;
+          if (r.status === 'fulfilled') rewatched++;
+          else if (r.reason instanceof TsxError && r.reason.code === E_XS_DISCONNECTED.code) throw r.reason;
+          else {
+            this.options.onWarning?.(`cannot re-register the watch on ${queue.path}: ${(r.reason as Error).message}`);
+            this.#watches.delete(queue.token);
+            queue.end();
+          }
+        });
         this.#emit({ type: 'reconnected', rewatched });
         return;
       } catch {

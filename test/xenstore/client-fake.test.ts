@@ -232,6 +232,34 @@ describe('client against a scripted server', () => {
     expect((await watch[Symbol.asyncIterator]().next()).value).toEqual({ path: '/keep', token: watch.token });
   });
 
+  it('re-registers watches pipelined after a reconnect; one the daemon now refuses ends, the others live', async () => {
+    const servers = [new FakeServer(), new FakeServer()];
+    let n = 0;
+    const warnings: string[] = [];
+    const xs = await WireClient.open(async () => servers[n++]!.client, { onWarning: (m) => warnings.push(m) });
+    clients.push(xs);
+    const events: unknown[] = [];
+    xs.onConnectionEvent((e) => events.push(e));
+    const [s1, s2] = servers as [FakeServer, FakeServer];
+    const pa = xs.watch('/ok');
+    const pb = xs.watch('/denied');
+    for (const f of await s1.received(2)) s1.reply(f, 'OK\0');
+    const [a, b] = await Promise.all([pa, pb]);
+    s1.hangUp();
+    // Both WATCH requests leave before either reply comes back.
+    const [ra, rb] = await s2.received(2);
+    expect([ra, rb].map((f) => splitStrings(f!.payload)[0]).sort()).toEqual(['/denied', '/ok']);
+    for (const f of [ra!, rb!]) {
+      if (splitStrings(f.payload)[0] === '/ok') s2.reply(f, 'OK\0');
+      else s2.error(f, 'EACCES');
+    }
+    await expect.poll(() => events.at(-1)).toEqual({ type: 'reconnected', rewatched: 1 });
+    expect((await b[Symbol.asyncIterator]().next()).done).toBe(true);
+    expect(warnings.join()).toContain('/denied');
+    s2.event('/ok', a.token);
+    expect((await a[Symbol.asyncIterator]().next()).value).toEqual({ path: '/ok', token: a.token });
+  });
+
   it('retries a transaction on EAGAIN, ends it with F when the body throws, and gives up after maxAttempts', async () => {
     const s = new FakeServer();
     const xs = await open(s);
