@@ -4,6 +4,7 @@
 
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { XsType } from '../../src/xenstore/wire.js';
 
 export interface RawMessage {
   readonly type: number;
@@ -20,30 +21,8 @@ export interface Exchange {
   readonly reply: RawMessage;
 }
 
-export const T = {
-  CONTROL: 0,
-  DIRECTORY: 1,
-  READ: 2,
-  GET_PERMS: 3,
-  WATCH: 4,
-  UNWATCH: 5,
-  TRANSACTION_START: 6,
-  TRANSACTION_END: 7,
-  INTRODUCE: 8,
-  RELEASE: 9,
-  GET_DOMAIN_PATH: 10,
-  WRITE: 11,
-  MKDIR: 12,
-  RM: 13,
-  SET_PERMS: 14,
-  WATCH_EVENT: 15,
-  ERROR: 16,
-  IS_DOMAIN_INTRODUCED: 17,
-  RESUME: 18,
-  SET_TARGET: 19,
-  RESET_WATCHES: 21,
-  DIRECTORY_PART: 22,
-} as const;
+/** The message types (the one table, in src/xenstore/wire.ts). */
+export const T = XsType;
 
 export function frame(type: number, payload: Buffer | string, reqId = 0, txId = 0, len?: number): Buffer {
   const p = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
