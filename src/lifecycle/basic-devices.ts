@@ -133,7 +133,11 @@ export class BasicDeviceManager implements DeviceManager {
 
   async #remove(xs: XenstoreClient, fe: string, be: string, lx: string, bd: number): Promise<void> {
     const rm = (p: string) => xs.rm(p).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
-    await Promise.all([rm(fe), rm(lx)]);
+    const feParent = fe.slice(0, fe.lastIndexOf('/'));
+    await Promise.all([
+      feParent.includes('/device/') ? pathCleanup(xs, fe, feParent) : rm(fe),
+      pathCleanup(xs, lx, lx.slice(0, lx.lastIndexOf('/'))),
+    ]);
     await pathCleanup(xs, be, `/local/domain/${bd}/backend`);
   }
 

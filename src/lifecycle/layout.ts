@@ -5,8 +5,15 @@
 
 import type { XendConfig } from '../config/model.js';
 import type { BuildResult } from '../hypervisor/types.js';
+import { isError } from '../errors.js';
+import { ENOENT } from '../xenstore/errors.js';
 import { ownedBy } from '../xenstore/perms.js';
 import type { Perms, XenstoreClient, XsOps } from '../xenstore/types.js';
+
+/** RM that treats a missing parent (ENOENT) as already removed. */
+export function rmQuiet(ops: Pick<XsOps, 'rm'>, path: string): Promise<void> {
+  return ops.rm(path).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
+}
 
 export const domPath = (domid: number): string => `/local/domain/${domid}`;
 export const vmPath = (uuid: string): string => `/vm/${uuid}`;
@@ -25,7 +32,7 @@ export async function writeDomainBase(xs: XenstoreClient, domid: number, config:
   await xs.transaction(async (tx: XsOps) => {
     const ops: Promise<unknown>[] = [];
     const mknod = (path: string, perms: Perms) => ops.push(tx.write(path, ''), tx.setPerms(path, perms));
-    ops.push(tx.rm(dp), tx.rm(vp), tx.rm(lp));
+    ops.push(rmQuiet(tx, dp), rmQuiet(tx, vp), rmQuiet(tx, lp));
     mknod(dp, ro);
     mknod(vp, ro);
     mknod(lp, no);
@@ -87,7 +94,7 @@ export async function writeBuildPost(
 /** Removes the three roots; answers those that could not be removed. */
 export async function removeDomainNodes(xs: XenstoreClient, domid: number | undefined, uuid: string): Promise<string[]> {
   const paths = [...(domid === undefined ? [] : [domPath(domid), libxlPath(domid)]), vmPath(uuid)];
-  const results = await Promise.allSettled(paths.map((p) => xs.rm(p)));
+  const results = await Promise.allSettled(paths.map((p) => rmQuiet(xs, p)));
   return paths.filter((_, i) => results[i]?.status === 'rejected');
 }
 

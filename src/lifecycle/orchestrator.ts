@@ -88,7 +88,9 @@ export class DomainOrchestrator implements Orchestrator {
     if (this.#started) return;
     this.#started = true;
     // /vm and /libxl exist for the daemon's life (xend's XendDomain.init ensures /vm).
-    await Promise.all(['/vm', '/libxl'].map(async (p) => ((await this.xs.tryRead(p)) === undefined ? this.xs.write(p, '') : undefined)));
+    // So is dom0's home (what xen-init-dom0 writes on a real host; xend recreated Domain-0).
+    const keep: [string, string][] = [['/vm', ''], ['/libxl', ''], ['/local/domain/0/name', 'Domain-0'], ['/local/domain/0/domid', '0']];
+    await Promise.all(keep.map(async ([p, v]) => ((await this.xs.tryRead(p)) === undefined ? this.xs.write(p, v) : undefined)));
     this.#cleanups.push(this.hv.onStateChange((c) => void this.#onHypervisorChange(c.type === 'destroyed' ? c.domid : c.info.domid)));
     const release = await this.xs.watch('@releaseDomain');
     this.#cleanups.push(() => release.close());
@@ -414,7 +416,8 @@ export class DomainOrchestrator implements Orchestrator {
       'shutdownDomain',
       r.uuid,
       async (task) => {
-        const settled = await r.queue.run(async () => {
+        // Answers a box, not the promise itself: an async function would adopt it and hold the queue.
+        const { settled } = await r.queue.run(async () => {
           checkAllowed('shutdown', r.name, r.state);
           const domid = r.domid as number;
           r.requestedShutdown = mode;
@@ -423,7 +426,7 @@ export class DomainOrchestrator implements Orchestrator {
           task.step(`waiting for the guest to ${mode}`, 0.2);
           await this.xs.write(`${domPath(domid)}/control/shutdown`, mode);
           this.emitFor(r, 'domain.shutdown-requested', { taskId: task.id, data: { mode } });
-          return settled;
+          return { settled };
         });
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<never>((_, reject) => {
