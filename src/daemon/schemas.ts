@@ -141,6 +141,15 @@ export const createQuery = Type.Object({
   paused: Type.Optional(Type.Boolean({ description: 'leave the domain paused once its devices are up (xm create -p)' })),
   managed: Type.Optional(Type.Boolean({ description: 'persist the config as a managed domain' })),
 });
+export const defineQuery = Type.Object({
+  autostart: Type.Optional(Type.Boolean({ description: 'start the domain when tsxend starts' })),
+  autostartOrder: Type.Optional(Type.Integer({ minimum: 0, description: 'lower starts first' })),
+});
+export const startQuery = Type.Object({
+  wait: Type.Optional(Type.Boolean({ default: true, description: 'false: answer 202 with a task at once' })),
+  paused: Type.Optional(Type.Boolean({ description: 'leave the domain paused once its devices are up' })),
+});
+
 export const forceQuery = Type.Object({
   wait: Type.Optional(Type.Boolean({ default: true })),
   force: Type.Optional(Type.Boolean({ description: 'do not wait for the guest to release the device' })),

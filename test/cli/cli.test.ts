@@ -24,8 +24,11 @@ import { command as destroy } from '../../src/cli/commands/destroy.js';
 import { command as events } from '../../src/cli/commands/events.js';
 import { command as info } from '../../src/cli/commands/info.js';
 import { command as doctor } from '../../src/cli/commands/doctor.js';
+import { command as new_ } from '../../src/cli/commands/new.js';
+import { command as start } from '../../src/cli/commands/start.js';
+import { command as delete_ } from '../../src/cli/commands/delete.js';
 
-const COMMANDS: Record<string, CliCommand> = { 'create': create, 'list': list, 'pause': pause, 'unpause': unpause, 'mem-set': mem_set, 'vcpu-set': vcpu_set, 'block-attach': block_attach, 'block-detach': block_detach, 'network-attach': network_attach, 'network-detach': network_detach, 'shutdown': shutdown, 'reboot': reboot, 'destroy': destroy, 'events': events, 'info': info, 'doctor': doctor };
+const COMMANDS: Record<string, CliCommand> = { 'new': new_, 'start': start, 'delete': delete_, 'create': create, 'list': list, 'pause': pause, 'unpause': unpause, 'mem-set': mem_set, 'vcpu-set': vcpu_set, 'block-attach': block_attach, 'block-detach': block_detach, 'network-attach': network_attach, 'network-detach': network_detach, 'shutdown': shutdown, 'reboot': reboot, 'destroy': destroy, 'events': events, 'info': info, 'doctor': doctor };
 
 let d: TestDaemon;
 const dir = mkdtempSync(join(tmpdir(), 'tsxend-cli-'));
@@ -122,6 +125,14 @@ describe('tsxend CLI', () => {
     expect(evs.map((e) => e.seq)).toEqual([1, 2, 3]);
     const h = await run('events', '--since', '0', '--count', '1');
     expect(h.out).toMatch(/^#1 \d\d:\d\d:\d\d create\.step alpha\(\d+\)/);
+  });
+
+  it('new reports the daemon refusing a define with its code and exits 1', async () => {
+    const r = await run('new', cfg('gamma'));
+    expect(r.code).toBe(EXIT.failure);
+    expect(r.err).toMatch(/^tsxend: TSX_ERR_FAKE_UNSUPPORTED: not in the fake/);
+    expect((await run('start')).code).toBe(EXIT.usage);
+    expect((await run('delete', '--help')).out).toMatch(/^usage: tsxend delete DOMAIN/);
   });
 
   it('info prints host facts', async () => {

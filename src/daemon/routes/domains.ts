@@ -1,7 +1,8 @@
 // /v1/domains: list, get, create, destroy, pause/unpause, shutdown/reboot, memory and vcpus.
 // Handlers only translate HTTP to Orchestrator calls; every rule lives in the lifecycle.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { XendConfig } from '../../config/model.js';
 import { Type } from 'typebox';
 import type { DomainView, Orchestrator, ShutdownMode } from '../../lifecycle/api.js';
 import { CONFIG_MEDIA_TYPES, type ConfigInput } from '../config-input.js';
@@ -17,6 +18,24 @@ interface Deps {
 }
 
 type RefReq = { Params: { ref: string } };
+
+const configBody = {
+  content: {
+    'text/plain': { schema: Type.String({ description: 'xl.cfg / xm config text' }) },
+    'application/x-sxp': { schema: Type.String({ description: "xend SXP '(vm ...)'" }) },
+    'application/json': { schema: S.configModel },
+  },
+};
+
+/** The config a create or define request carries, in whichever of the three formats. */
+function configFrom(config: ConfigInput, request: FastifyRequest): XendConfig {
+  const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const format = CONFIG_MEDIA_TYPES[mediaType] ?? 'json';
+  const file = typeof request.headers['x-tsxend-filename'] === 'string' ? request.headers['x-tsxend-filename'].slice(0, 256) : '<request>';
+  const parsed = format === 'json' ? { config: config.validateDomain(request.body, file), warnings: [] } : config.parseDomain(String(request.body), format, file);
+  if (parsed.warnings.length > 0) request.log.warn({ warnings: parsed.warnings, name: parsed.config.name }, 'config warnings');
+  return parsed.config;
+}
 
 export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch, config, metrics }: Deps): void {
   const tags = ['domains'];
@@ -35,22 +54,11 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
       summary: 'Create a domain from xl.cfg text, SXP or the JSON model',
       tags,
       querystring: S.createQuery,
-      body: {
-        content: {
-          'text/plain': { schema: Type.String({ description: 'xl.cfg / xm config text' }) },
-          'application/x-sxp': { schema: Type.String({ description: "xend SXP '(vm ...)'" }) },
-          'application/json': { schema: S.configModel },
-        },
-      },
+      body: configBody,
       response: { 201: S.domainView, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 409, 415, 422) },
     },
   }, async (request, reply) => {
-    const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    const format = CONFIG_MEDIA_TYPES[mediaType] ?? 'json';
-    const file = typeof request.headers['x-tsxend-filename'] === 'string' ? request.headers['x-tsxend-filename'].slice(0, 256) : '<request>';
-    const parsed = format === 'json' ? { config: config.validateDomain(request.body, file), warnings: [] } : config.parseDomain(String(request.body), format, file);
-    const model = parsed.config;
-    if (parsed.warnings.length > 0) request.log.warn({ warnings: parsed.warnings, name: model.name }, 'config warnings');
+    const model = configFrom(config, request);
     const q = request.query;
     const op = orch.createDomain(model, {
       requestId: request.id,
@@ -59,6 +67,54 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
     });
     request.log.info({ uuid: model.uuid, name: model.name, taskId: op.task.id }, 'create accepted');
     return answerOperation(reply, metrics, op, q.wait, { status: 201, map: presentDomain, location: (d: DomainView) => `/v1/domains/${d.uuid}` });
+  });
+
+  // Managed domains (xm new / start / delete): stored in the state directory, started on demand
+  // or, with autostart, in autostart order when tsxend starts.
+  app.post<{ Querystring: { autostart?: boolean; autostartOrder?: number }; Body: unknown }>('/v1/managed-domains', {
+    schema: {
+      operationId: 'defineDomain',
+      summary: 'Define a managed domain without starting it (xm new); redefining a uuid replaces its config',
+      tags,
+      querystring: S.defineQuery,
+      body: configBody,
+      response: { 201: S.domainView, ...S.errorReplies(400, 409, 415) },
+    },
+  }, async (request, reply) => {
+    const model = configFrom(config, request);
+    const q = request.query;
+    const view = await orch.defineDomain(model, { ...(q.autostart === undefined ? {} : { autostart: q.autostart }), ...(q.autostartOrder === undefined ? {} : { autostartOrder: q.autostartOrder }) });
+    void reply.code(201).header('location', `/v1/domains/${view.uuid}`);
+    return presentDomain(view);
+  });
+
+  app.post<RefReq & { Querystring: { wait?: boolean; paused?: boolean } }>('/v1/domains/:ref/start', {
+    ...refPre,
+    schema: {
+      operationId: 'startDomain',
+      summary: 'Start a defined (managed, stopped) domain (xm start)',
+      tags,
+      params: S.refParams,
+      querystring: S.startQuery,
+      response: { 200: S.domainView, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const op = orch.startDomain(request.params.ref, { requestId: request.id, ...(request.query.paused === undefined ? {} : { paused: request.query.paused }) });
+    return answerOperation(reply, metrics, op, request.query.wait, { status: 200, map: presentDomain });
+  });
+
+  app.delete<RefReq>('/v1/managed-domains/:ref', {
+    ...refPre,
+    schema: {
+      operationId: 'undefineDomain',
+      summary: 'Forget a managed domain (xm delete); it must not be running (409)',
+      tags,
+      params: S.refParams,
+      response: { 204: Type.Null(), ...S.opErrorReplies(400, 404, 409) },
+    },
+  }, async (request, reply) => {
+    await orch.undefineDomain(request.params.ref);
+    return reply.code(204).send();
   });
 
   app.get<RefReq>('/v1/domains/:ref', {
