@@ -350,6 +350,28 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
     return this.request(XsType.CONTROL, rest.length === 0 ? args(command) : Buffer.concat([args(command), args(...rest)]));
   }
 
+  // Features and quotas (Xen ≥ 4.18's cxenstored; 4.17 and oxenstored answer ENOSYS, typed).
+
+  /** XS_GET_FEATURE: the feature bits of a domain (or the daemon's, without a domid). */
+  async getFeature(domid?: number): Promise<number> {
+    const reply = await this.request(XsType.GET_FEATURE, domid === undefined ? Buffer.alloc(0) : args(String(domid)));
+    return Number(splitStrings(reply)[0]);
+  }
+
+  async setFeature(domid: number, features: number): Promise<void> {
+    await this.ack(XsType.SET_FEATURE, args(String(domid), String(features)));
+  }
+
+  /** XS_GET_QUOTA: a quota's value (of a domain, or the global one). */
+  async getQuota(quota: string, domid?: number): Promise<number> {
+    const reply = await this.request(XsType.GET_QUOTA, domid === undefined ? args(quota) : args(String(domid), quota));
+    return Number(splitStrings(reply)[0]);
+  }
+
+  async setQuota(quota: string, value: number, domid?: number): Promise<void> {
+    await this.ack(XsType.SET_QUOTA, domid === undefined ? args(quota, String(value)) : args(String(domid), quota, String(value)));
+  }
+
   /** Sends a request whose success reply must be "OK". */
   async ack(type: number, payload: Buffer, txId = 0, meta: RequestMeta = {}): Promise<void> {
     const reply = await this.request(type, payload, txId, meta);

@@ -72,3 +72,16 @@ describe('client against the embedded mock', () => {
     expect(EEXIST.code).toBe('TSX_ERR_XS_EEXIST');
   });
 });
+
+describe('features and quotas where the daemon lacks them', () => {
+  it('answers ENOSYS typed, as cxenstored 4.17 and oxenstored do', async () => {
+    const mock = new MockXenstored();
+    const c = await WireClient.open(async () => mock.connect());
+    for (const call of [() => c.getFeature(), () => c.setFeature(1, 1), () => c.getQuota('nodes'), () => c.setQuota('nodes', 10, 1)]) {
+      const err = await call().catch((e: unknown) => e);
+      expect((err as { details: { errno: string } }).details.errno).toBe('ENOSYS');
+    }
+    await c.close();
+    await mock.close();
+  });
+});
