@@ -32,12 +32,7 @@ export const environmentFactory: EnvironmentFactory = async ({ options, store, l
     logger: logger.child({ component: 'lifecycle' }),
     orchestrator: { maxParallelCreates: options.maxParallelCreates },
   });
-  if (env.mock) {
-    // On a dom0, xen-init-dom0 writes dom0's own nodes before any toolstack runs; the embedded
-    // xenstore starts empty, so the daemon plays that part.
-    await env.xs.write('/local/domain/0/name', 'Domain-0');
-    await env.xs.write('/local/domain/0/domid', '0');
-  }
+  // dom0's own nodes (what xen-init-dom0 writes on a host) are ensured by orchestrator.start().
   return { orchestrator: env.orchestrator, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };
 };
 
