@@ -2,12 +2,18 @@
 // Schema), then whole-config rules (unique devids, vdevs, MACs, vifnames; one root disk; the
 // relations between fields). Nothing downstream sees an unvalidated object.
 
+import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
 import { ProblemList } from './errors.js';
 import { withDefaults } from './defaults.js';
 import type { DeviceEntry, XendConfig } from './model.js';
 import { xendConfigSchema } from './schema.js';
 import { vdevToNumber } from './vdev.js';
+
+// The compiled check is ~50x faster than walking the schema; errors are enumerated (slowly, but
+// precisely) only when it fails. Compiled on first use so importing the layer stays cheap.
+let compiled: { Check(value: unknown): boolean } | undefined;
+const passes = (model: unknown): boolean => (compiled ??= Compile(xendConfigSchema)).Check(model);
 
 export interface ValidateSource {
   file?: string;
@@ -30,7 +36,9 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Xen
   const problems = new ProblemList(source.file);
   const where = (key: string) => {
     const top = key.replace(/^\$\./, '').split(/[.[]/)[0] ?? '';
-    const loc = source.locations?.get(top);
+    // A device problem is placed where that device was written (text formats key it by uuid).
+    const device = /^\$\.devices\["([^"]+)"\]/.exec(key)?.[1];
+    const loc = (device !== undefined ? source.locations?.get(device) : undefined) ?? source.locations?.get(top);
     return loc ? { path: key, line: loc.line, col: loc.col } : { path: key };
   };
   const model = withDefaults(input);
@@ -38,7 +46,7 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Xen
     problems.add('a domain config must be an object', { path: '$' });
     problems.throwIfAny();
   }
-  for (const e of Value.Errors(xendConfigSchema, model)) {
+  for (const e of passes(model) ? [] : Value.Errors(xendConfigSchema, model)) {
     if (e.keyword === 'boolean' || e.keyword === 'anyOf') continue; // reported more precisely by a sibling error
     const path = jsonPath(e.instancePath);
     const value = e.instancePath === '' ? undefined : Value.Pointer.Get(model, e.instancePath);

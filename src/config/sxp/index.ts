@@ -72,6 +72,7 @@ export function parseSxp(text: string, file?: string): ParseResult {
       }
       const parsed = parseDevice(cls as DeviceClass, dev, (x, m) => warnings.push(at(x, `device.${cls}`, m)), (x, m) => problems.push(at(x, `device.${cls}`, m)));
       devices[parsed.uuid] = parsed.entry;
+      locations.set(parsed.uuid, { line: dev.line, col: dev.col });
     } else if (IGNORED_TOP.has(key)) continue;
     else warnings.push(at(item, key, `unknown key ${key} is ignored`));
   }

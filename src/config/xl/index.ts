@@ -156,11 +156,12 @@ export function parseXl(text: string, file?: string): ParseResult {
   const domainUuid = typeof model['uuid'] === 'string' ? model['uuid'].toLowerCase() : undefined;
   const devices: Record<string, DeviceEntry> = {};
   const counters = new Map<string, number>();
-  const addDevice = (cls: DeviceClass, config: Record<string, unknown>) => {
+  const addDevice = (cls: DeviceClass, config: Record<string, unknown>, loc: { line: number; col: number }) => {
     const n = counters.get(cls) ?? 0;
     counters.set(cls, n + 1);
     const uuid = domainUuid ? deviceUuid(domainUuid, cls, n) : globalThis.crypto.randomUUID();
     devices[uuid] = { class: cls, config } as unknown as DeviceEntry;
+    locations.set(uuid, { line: loc.line, col: loc.col });
   };
   for (const [key, cls] of Object.entries(CLASS_OF_KEY)) {
     const list = strList(key);
@@ -171,8 +172,8 @@ export function parseXl(text: string, file?: string): ParseResult {
         const config = parseSpec(cls, spec, (m) => warnings.push({ ...at(loc), path: `${key}[${i}]`, message: `${key}[${i}]: ${m}` }));
         // xl: each vfb also creates a vkb — here only when the file has no vkb list of its own,
         // so that written-back configs (which always list their vkbs) read back the same.
-        if (cls === 'vfb' && !values.has('vkb')) addDevice('vkbd', {});
-        addDevice(cls, config);
+        if (cls === 'vfb' && !values.has('vkb')) addDevice('vkbd', {}, loc);
+        addDevice(cls, config, loc);
       } catch (err) {
         if (!(err instanceof SpecError)) throw err;
         problems.push({ ...at(loc), path: `${key}[${i}]`, message: `${key}[${i}] ${JSON.stringify(spec)}: ${err.message}` });
