@@ -69,6 +69,9 @@ describe('tsxend serve on the embedded default', () => {
     expect(m).toMatch(/tsxend_domains\{state="running"\} \d+/);
     expect(m).toMatch(/tsxend_operation_duration_seconds_count\{operation="createDomain",outcome="ok"\} \d+/);
     expect(m).toMatch(/tsxend_process_resident_memory_bytes/);
+    expect(Number(/^tsxend_xenstore_ops_total (\d+)/m.exec(m)?.[1] ?? 0)).toBeGreaterThan(100);
+    expect(m).toMatch(/tsxend_events_total\{type="device.connected"\} \d+/);
+    expect(m).toMatch(/tsxend_http_requests_total\{route="\/v1\/domains",method="POST",status="201"\} \d+/);
   });
 
   it('stops gracefully on SIGTERM: exit 0, socket removed; a managed domain is there after a restart', async () => {
