@@ -70,25 +70,47 @@ function bdomid(entry: DeviceEntry): number {
   return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
-/** Removes `path`, then each parent up to (and including) `stopAt` that has no children left. */
-async function pathCleanup(xs: XenstoreClient, path: string, stopAt: string): Promise<void> {
-  await xs.rm(path).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
-  let dir = path.slice(0, path.lastIndexOf('/'));
-  while (dir.length >= stopAt.length && dir.startsWith(stopAt)) {
-    const d = dir;
-    const removed = await xs.transaction(async (tx) => {
-      const kids = await tx.tryDirectory(d);
-      if (kids === undefined) return true;
-      if (kids.length > 0) return false;
-      await tx.rm(d);
-      return true;
-    });
-    if (!removed) return;
-    dir = dir.slice(0, dir.lastIndexOf('/'));
+const rmQuiet = (xs: Pick<XenstoreClient, 'rm'>, p: string) => xs.rm(p).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err as Error)));
+
+/** Removes `dir` if it has no children, in a transaction so a concurrent writer wins; retried a few times. */
+async function rmIfEmpty(xs: XenstoreClient, dir: string): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await xs.transaction(async (tx) => {
+        const kids = await tx.tryDirectory(dir);
+        if (kids === undefined) return true;
+        if (kids.length > 0) return false;
+        await rmQuiet(tx, dir);
+        return true;
+      });
+    } catch (err) {
+      if (attempt >= 4) throw err;
+    }
   }
 }
 
+/** Removes device leaves, then every parent left empty: deepest first, one at a time. */
+async function removeDevicePaths(xs: XenstoreClient, leaves: { fe: string; be: string; lx: string; bd: number }[]): Promise<void> {
+  await Promise.all(leaves.flatMap((l) => [rmQuiet(xs, l.fe), rmQuiet(xs, l.be), rmQuiet(xs, l.lx)]));
+  const parents = new Set<string>();
+  for (const l of leaves) {
+    if (l.fe.includes('/device/')) parents.add(l.fe.slice(0, l.fe.lastIndexOf('/')));
+    parents.add(l.lx.slice(0, l.lx.lastIndexOf('/')));
+    // .../backend/<kind>/<domid>/<devid> → <domid>, <kind>, backend
+    let dir = l.be;
+    for (let i = 0; i < 3; i++) {
+      dir = dir.slice(0, dir.lastIndexOf('/'));
+      parents.add(dir);
+    }
+  }
+  const ordered = [...parents].sort((a, b) => b.split('/').length - a.split('/').length);
+  for (const dir of ordered) await rmIfEmpty(xs, dir);
+}
+
 export class BasicDeviceManager implements DeviceManager {
+  /** The last teardown failure (diagnostics). */
+  lastError: unknown;
+
   async writeDevices(ctx: DomainDeviceContext, devices: readonly PlannedDevice[], journal: UndoJournal): Promise<DeviceView[]> {
     const views: DeviceView[] = [];
     const perClass = new Map<DeviceClass, number>();
@@ -132,13 +154,7 @@ export class BasicDeviceManager implements DeviceManager {
   }
 
   async #remove(xs: XenstoreClient, fe: string, be: string, lx: string, bd: number): Promise<void> {
-    const rm = (p: string) => xs.rm(p).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
-    const feParent = fe.slice(0, fe.lastIndexOf('/'));
-    await Promise.all([
-      feParent.includes('/device/') ? pathCleanup(xs, fe, feParent) : rm(fe),
-      pathCleanup(xs, lx, lx.slice(0, lx.lastIndexOf('/'))),
-    ]);
-    await pathCleanup(xs, be, `/local/domain/${bd}/backend`);
+    await removeDevicePaths(xs, [{ fe, be, lx, bd }]);
   }
 
   /** The stand-in's "backend": InitWait, and hotplug-status=connected where the class has hotplug. */
@@ -164,19 +180,26 @@ export class BasicDeviceManager implements DeviceManager {
   }
 
   async destroyDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], _options: { force: boolean }): Promise<{ leftovers: string[] }> {
-    const leftovers: string[] = [];
-    await Promise.all(
-      devices.map(async (d) => {
-        try {
-          await this.#remove(ctx.xs, d.frontendPath, d.backendPath, `/libxl/${ctx.domid}/device/${d.class}/${d.devid}`, d.backendDomid);
-          ctx.emit({ type: 'device.closed', devClass: d.class, devid: d.devid, outcome: 'ok' });
-        } catch (err) {
-          leftovers.push(d.backendPath, d.frontendPath);
-          ctx.emit({ type: 'device.failed', devClass: d.class, devid: d.devid, outcome: 'failed', data: { error: String(err) } });
-        }
-      }),
-    );
-    return { leftovers };
+    try {
+      await removeDevicePaths(
+        ctx.xs,
+        devices.map((d) => ({ fe: d.frontendPath, be: d.backendPath, lx: `/libxl/${ctx.domid}/device/${d.class}/${d.devid}`, bd: d.backendDomid })),
+      );
+    } catch (err) {
+      this.lastError = err;
+      const left: string[] = [];
+      for (const d of devices) {
+        const [fe, be] = await Promise.all([ctx.xs.tryRead(d.frontendPath).catch(() => ''), ctx.xs.tryRead(d.backendPath).catch(() => '')]);
+        if (fe !== undefined) left.push(d.frontendPath);
+        if (be !== undefined) left.push(d.backendPath);
+      }
+      if (left.length > 0) {
+        for (const d of devices) ctx.emit({ type: 'device.failed', devClass: d.class, devid: d.devid, outcome: 'failed', data: { error: String(err) } });
+        return { leftovers: left };
+      }
+    }
+    for (const d of devices) ctx.emit({ type: 'device.closed', devClass: d.class, devid: d.devid, outcome: 'ok' });
+    return { leftovers: [] };
   }
 
   async readDevices(xs: XenstoreClient, domid: number): Promise<DeviceView[]> {

@@ -5,7 +5,11 @@
 // Against a real xenstored without Xen, the simulated hypervisor publishes its domains to the
 // LD_PRELOAD stub's domains file named by TSXEND_SIM_DOMAINS_FILE.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { createDeviceManager, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends } from '../devices/index.js';
 import type { DeviceManager } from '../devices/api.js';
 import { RegistryPublisher } from '../hypervisor/simulated-publish.js';
 import { SimulatedHypervisor, type SimulatedHypervisorOptions } from '../hypervisor/simulated.js';
@@ -14,10 +18,9 @@ import { MockXenstored } from '../xenstore/mock/index.js';
 import { openXenstore } from '../xenstore/index.js';
 import type { XenstoreClient } from '../xenstore/types.js';
 import type { ConfigStore } from './api.js';
-import { BasicDeviceManager } from './basic-devices.js';
 import { MemoryConfigStore } from './config-store.js';
 import { DomainOrchestrator, type OrchestratorDeps } from './orchestrator.js';
-import { SimGuests, type SimGuestsOptions } from './sim-guest.js';
+import { SimGuests, type FrontendDriver, type SimGuestsOptions } from './sim-guest.js';
 
 export interface EnvironmentOptions {
   readonly xenstore: 'embedded' | { socket: string };
@@ -44,13 +47,24 @@ export interface Environment {
 }
 
 /**
- * The device manager of a simulated environment. TODO(devices): the devices layer
- * (src/devices, createDeviceManager + startBackendSimulator + startGuestFrontends) has landed;
- * switching the simulated environment to it needs its backend daemons (vfb) reachable over a
- * socket in embedded mode. Until then the lifecycle's stand-in is the default.
+ * The devices layer of an environment. With real Xen: the real hotplug scripts, and the kernel's
+ * backends. Otherwise: simulated scripts (nothing touches the host), the kernel-backend
+ * simulator, and guests whose frontend drivers are the devices layer's simulator. Backend
+ * daemons (vfb) and scripts reach the store over `xenstoredPath`.
  */
-export async function defaultDeviceManager(_logger?: Logger): Promise<DeviceManager> {
-  return new BasicDeviceManager();
+async function devicesFor(
+  real: boolean,
+  xs: XenstoreClient,
+  xenstoredPath: string,
+  openConnection: () => Promise<XenstoreClient>,
+  cleanups: (() => Promise<void>)[],
+): Promise<DeviceManager> {
+  if (real) return createDeviceManager({ hotplug: new RealHotplugRunner(), xenstoredPath });
+  const backendXs = await openConnection();
+  cleanups.push(() => backendXs.close());
+  const backends = await startBackendSimulator(backendXs);
+  cleanups.push(() => backends.stop());
+  return createDeviceManager({ hotplug: new SimulatedHotplugRunner(xs), xenstoredPath });
 }
 
 export async function createEnvironment(options: EnvironmentOptions): Promise<Environment> {
@@ -62,14 +76,22 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     let mock: MockXenstored | undefined;
     let xs: XenstoreClient;
     let guestXs: XenstoreClient;
+    let xenstoredPath: string;
     if (options.xenstore === 'embedded') {
       const m = new MockXenstored();
       mock = m;
       cleanups.push(() => m.close());
+      // Backend daemons and hotplug scripts are separate processes: they reach the embedded
+      // store through a private socket (mode 0600).
+      const dir = mkdtempSync(join(tmpdir(), 'tsxend-xs-'));
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+      xenstoredPath = join(dir, 'xenstored.sock');
+      await m.listen(xenstoredPath);
       xs = await openXenstore({ kind: 'embedded' }, { embedded: m });
       guestXs = await openXenstore({ kind: 'embedded' }, { embedded: m });
     } else {
       const path = options.xenstore.socket;
+      xenstoredPath = path;
       xs = await openXenstore({ kind: 'socket', path });
       cleanups.push(() => xs.close());
       guestXs = await openXenstore({ kind: 'socket', path });
@@ -89,14 +111,25 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     } else hypervisor = options.hypervisor;
     cleanups.push(() => hypervisor.close());
 
+    const openConnection = () => (mock ? openXenstore({ kind: 'embedded' }, { embedded: mock }) : openXenstore({ kind: 'socket', path: xenstoredPath }));
+    const devices = options.devices ?? (await devicesFor(hypervisor.kind === 'xen', xs, xenstoredPath, openConnection, cleanups));
     let guests: SimGuests | undefined;
     if (simulated && options.guests !== false) {
-      const g = new SimGuests(simulated, guestXs, options.guests || {});
+      // A guest's frontends use a connection of the guest's own where the store allows it (the
+      // mock), so they meet the guest's permissions.
+      const m = mock;
+      const frontendDriver: FrontendDriver | undefined = options.devices
+        ? undefined
+        : async (domid) => {
+            const conn = m ? await openXenstore({ kind: 'embedded' }, { embedded: { connect: () => m.connect({ domid }) } }) : await openConnection();
+            const sim = await startGuestFrontends(conn, domid, guestXs);
+            return { stop: async () => (await sim.stop(), await conn.close()) };
+          };
+      const g = new SimGuests(simulated, guestXs, { ...(options.guests || {}), ...(frontendDriver ? { frontendDriver } : {}) });
       guests = g;
       cleanups.push(() => g.close());
     }
     const store = options.store ?? new MemoryConfigStore();
-    const devices = options.devices ?? (await defaultDeviceManager(options.logger));
     const orchestrator = new DomainOrchestrator({ ...options.orchestrator, xs, hypervisor, devices, store, ...(options.logger ? { logger: options.logger } : {}) });
     cleanups.push(() => orchestrator.stop());
     return {

@@ -12,12 +12,22 @@ import type { Watch, XenstoreClient } from '../xenstore/types.js';
 interface Guest {
   domid: number;
   watch?: Watch;
+  frontends?: Promise<{ stop(): Promise<void> } | undefined>;
   stopped: boolean;
   scanning: boolean;
   again: boolean;
 }
 
+/** Starts a guest's frontend drivers (the devices layer's simulator); answers how to stop them. */
+export type FrontendDriver = (domid: number) => Promise<{ stop(): Promise<void> }>;
+
 export interface SimGuestsOptions {
+  /**
+   * The guest's frontend drivers. When given (the devices layer's simulator, talking to the
+   * backend simulator over the store), the guest starts them on unpause instead of connecting
+   * devices itself.
+   */
+  frontendDriver?: FrontendDriver;
   /** When false, frontends never connect (tests of the devices deadline). */
   connectFrontends?: boolean;
   /** When false, the guest ignores control/shutdown (an unresponsive guest). */
@@ -27,7 +37,7 @@ export interface SimGuestsOptions {
 export class SimGuests {
   readonly #guests = new Map<number, Guest>();
   readonly #unsubscribe: () => void;
-  readonly options: Required<SimGuestsOptions>;
+  readonly options: Required<Omit<SimGuestsOptions, 'frontendDriver'>> & Pick<SimGuestsOptions, 'frontendDriver'>;
   #closed = false;
 
   constructor(
@@ -35,10 +45,14 @@ export class SimGuests {
     private readonly xs: XenstoreClient,
     options: SimGuestsOptions = {},
   ) {
-    this.options = { connectFrontends: options.connectFrontends ?? true, honourShutdown: options.honourShutdown ?? true };
+    this.options = {
+      connectFrontends: options.connectFrontends ?? true,
+      honourShutdown: options.honourShutdown ?? true,
+      ...(options.frontendDriver ? { frontendDriver: options.frontendDriver } : {}),
+    };
     this.#unsubscribe = hv.onStateChange((c) => {
       if (c.type === 'destroyed') this.#stop(c.domid);
-      else if (c.info.shutdown || c.info.dying) this.#stop(c.info.domid);
+      else if (c.info.shutdown || c.info.dying || c.info.paused) this.#stop(c.info.domid);
       else if (!c.info.paused) this.#start(c.info.domid);
     });
   }
@@ -65,6 +79,7 @@ export class SimGuests {
     g.stopped = true;
     this.#guests.delete(domid);
     void g.watch?.close().catch(() => undefined);
+    void g.frontends?.then((f) => f?.stop()).catch(() => undefined);
   }
 
   async #run(g: Guest): Promise<void> {
@@ -74,10 +89,13 @@ export class SimGuests {
       return;
     }
     g.watch = w;
+    const driver = this.options.frontendDriver;
+    if (driver && this.options.connectFrontends) g.frontends = driver(g.domid).catch(() => undefined);
     for await (const ev of w) {
       if (g.stopped) break;
-      if (ev.path.endsWith('/control/shutdown')) void this.#shutdownRequested(g);
-      else if (ev.path === `/local/domain/${g.domid}` || ev.path.includes('/device/') || ev.path.includes('/console')) void this.#scan(g);
+      // The first event (the watch's own, on the dom path) also catches a request written before the guest booted.
+      if (ev.path.endsWith('/control/shutdown') || ev.path === `/local/domain/${g.domid}`) void this.#shutdownRequested(g);
+      if (ev.path === `/local/domain/${g.domid}` || ev.path.includes('/device/') || ev.path.includes('/console')) void this.#scan(g);
     }
   }
 
@@ -94,7 +112,7 @@ export class SimGuests {
 
   /** Debounced: one scan at a time, and one more if anything changed meanwhile. */
   async #scan(g: Guest): Promise<void> {
-    if (!this.options.connectFrontends) return;
+    if (!this.options.connectFrontends || this.options.frontendDriver) return;
     if (g.scanning) {
       g.again = true;
       return;
@@ -128,7 +146,7 @@ export class SimGuests {
     await this.xs.transaction(async (tx) => {
       // Re-check inside the transaction: the toolstack may be tearing the device down.
       const [feNow, beNow] = await Promise.all([tx.tryRead(`${fe}/state`), tx.tryRead(`${be}/state`)]);
-      if (beNow === undefined || Number(beNow) >= 5) return;
+      if (g.stopped || beNow === undefined || Number(beNow) >= 5) return;
       const ops: Promise<void>[] = [];
       if (feNow !== undefined && feNow !== '4') ops.push(tx.write(`${fe}/state`, '4'));
       if (beNow !== '4') ops.push(tx.write(`${be}/state`, '4'));
