@@ -2,6 +2,7 @@
 
 import { ConfigError, type ConfigWarning } from './errors.js';
 import type { XendConfig } from './model.js';
+import { xendConfigSchema } from './schema.js';
 import { validateConfig } from './validate.js';
 
 export function parseJson(text: string, file?: string): { config: XendConfig; warnings: ConfigWarning[] } {
@@ -23,6 +24,9 @@ export function parseJson(text: string, file?: string): { config: XendConfig; wa
   return { config: validateConfig(data, file !== undefined ? { file } : {}), warnings: [] };
 }
 
+/** Keys in the schema's order (name first), whatever order the model was built in. */
 export function toJson(config: XendConfig): string {
-  return JSON.stringify(config, null, 2) + '\n';
+  const ordered: Record<string, unknown> = {};
+  for (const key of Object.keys(xendConfigSchema.properties)) if (key in config) ordered[key] = config[key as keyof XendConfig];
+  return JSON.stringify({ ...ordered, ...config }, null, 2) + '\n';
 }

@@ -324,3 +324,20 @@ describe('device problems point at the device as written', () => {
     expect(e.message).toContain('duplicate vdev');
   });
 });
+
+describe('tsxend config command line', () => {
+  it('answers an unknown option with the usage and exit 2, not a stack trace', async () => {
+    const { command } = await import('../../src/cli/commands/config.js');
+    let err = '';
+    const code = await command.run(['convert', '/etc/xen/xlexample.hvm', '--frob'], { stdout: () => undefined, stderr: (t) => (err += t), env: {} });
+    expect(code).toBe(2);
+    expect(err).toContain("'--frob'");
+    expect(err).toContain('usage: tsxend config');
+  });
+
+  it('writes JSON with name first, in the schema order', async () => {
+    const { toJson } = await import('../../src/config/index.js');
+    const c = validateConfig({ image: { kernel: '/k' }, memory: 64, name: 'late' });
+    expect(Object.keys(JSON.parse(toJson(c)) as object).slice(0, 3)).toEqual(['name', 'uuid', 'type']);
+  });
+});

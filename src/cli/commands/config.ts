@@ -51,7 +51,14 @@ export const command: CliCommand = {
       io.stderr(USAGE);
       return sub === '--help' || sub === '-h' ? EXIT.ok : EXIT.usage;
     }
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { to: { type: 'string' }, from: { type: 'string' } } });
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, allowPositionals: true, options: { to: { type: 'string' }, from: { type: 'string' } } });
+    } catch (err) {
+      io.stderr(`tsxend config: ${(err as Error).message}\n${USAGE}`);
+      return EXIT.usage;
+    }
+    const { values, positionals } = parsed;
     const to = values.to;
     const from = values.from;
     if (positionals.length !== 1 || !to || !FORMATS.has(to) || (from !== undefined && !FORMATS.has(from))) {
