@@ -136,7 +136,7 @@ export class BasicDeviceManager implements DeviceManager {
     const keys = keysOf(entry, domid, devid, bd);
     ctx.emit({ type: 'device.writing', devClass: entry.class, devid, outcome: 'started' });
     await xs.transaction(async (tx: XsOps) => {
-      const rm = (p: string) => tx.rm(p).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
+      const rm = (p: string) => rmQuiet(tx, p);
       const ops: Promise<unknown>[] = [rm(lx), tx.write(`${lx}/frontend`, fe), tx.write(`${lx}/backend`, be)];
       if (!console0) ops.push(rm(fe), tx.mkdir(fe), tx.setPerms(fe, ownedBy(domid, bd)));
       ops.push(tx.write(`${fe}/backend`, be));
@@ -212,7 +212,7 @@ export class BasicDeviceManager implements DeviceManager {
         if (fe === undefined || be === undefined) continue;
         const state = await xs.tryRead(`${be}/state`);
         const bd = Number(/^\/local\/domain\/(\d+)\//.exec(be)?.[1] ?? 0);
-        out.push({ uuid: '', class: cls as DeviceClass, devid: Number(id), state: deviceStateOf(state), backendDomid: bd, frontendPath: fe, backendPath: be, config: { backend: String(bd) } as DeviceEntry['config'] });
+        out.push({ uuid: '', class: cls as DeviceClass, devid: Number(id), state: deviceStateOf(state), backendDomid: bd, frontendPath: fe, backendPath: be, config: { backend: String(bd) } });
       }
     }
     return out;

@@ -12,7 +12,9 @@ import type { Perms, XenstoreClient, XsOps } from '../xenstore/types.js';
 
 /** RM that treats a missing parent (ENOENT) as already removed. */
 export function rmQuiet(ops: Pick<XsOps, 'rm'>, path: string): Promise<void> {
-  return ops.rm(path).catch((err: unknown) => (isError(err, ENOENT) ? undefined : Promise.reject(err)));
+  return ops.rm(path).catch((err: unknown) => {
+    if (!isError(err, ENOENT)) throw err;
+  });
 }
 
 export const domPath = (domid: number): string => `/local/domain/${domid}`;

@@ -243,7 +243,7 @@ export class DomainOrchestrator implements Orchestrator {
   #failedOperation<T>(operation: string, uuid: string, err: unknown): Operation<T> {
     const task = this.tasks.create(operation, uuid);
     task.end('failed', err);
-    const done = Promise.reject(err);
+    const done = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     done.catch(() => undefined);
     return { task: task.view, done };
   }
@@ -434,7 +434,7 @@ export class DomainOrchestrator implements Orchestrator {
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new TsxError(E_SHUTDOWN_TIMEOUT, `domain ${r.name} did not ${mode} within ${this.opts.shutdownTimeoutMs} ms`, { details: { mode, timeoutMs: this.opts.shutdownTimeoutMs } })), this.opts.shutdownTimeoutMs);
         });
-        const aborted = new Promise<never>((_, reject) => task.signal.addEventListener('abort', () => reject(task.signal.reason), { once: true }));
+        const aborted = new Promise<never>((_, reject) => task.signal.addEventListener('abort', () => reject(task.signal.reason instanceof Error ? task.signal.reason : new Error('cancelled')), { once: true }));
         try {
           return await Promise.race([settled, timeout, aborted]);
         } catch (err) {

@@ -43,7 +43,7 @@ export async function armDevicesConnected(xs: XenstoreClient, devices: readonly 
         done = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
-        if (err) reject(err);
+        if (err) reject(err instanceof Error ? err : new Error('waiting for devices failed', { cause: err }));
         else resolve(last);
       };
       const onAbort = () => finish(signal.reason ?? new TsxError(E_ABORTED, 'cancelled while waiting for devices'));

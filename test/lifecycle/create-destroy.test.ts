@@ -103,13 +103,13 @@ describe('create and destroy (embedded mock)', () => {
   it('rolls back a create cancelled through its task', async () => {
     const o = env.orchestrator;
     const before = await dumpOurTree(env.xs);
-    let op: ReturnType<typeof o.createDomain> | undefined;
+    const box: { op?: ReturnType<typeof o.createDomain> } = {};
     // Cancel when the create reaches its devices; the journal undoes what was done so far.
     failAt = undefined;
     const sub = o.events.subscribe((e) => {
-      if (e.type === 'create.step' && e.step === 'write-devices' && op) o.cancelTask(op.task.id);
+      if (e.type === 'create.step' && e.step === 'write-devices' && box.op) o.cancelTask(box.op.task.id);
     });
-    op = o.createDomain(sixDeviceConfig('slow'));
+    const op = (box.op = o.createDomain(sixDeviceConfig('slow')));
     const err = await op.done.catch((e: unknown) => e);
     sub.close();
     expect((err as { code?: string }).code).toBe('TSX_ERR_ABORTED');
