@@ -341,3 +341,46 @@ describe('tsxend config command line', () => {
     expect(Object.keys(JSON.parse(toJson(c)) as object).slice(0, 3)).toEqual(['name', 'uuid', 'type']);
   });
 });
+
+describe('xm-era files in the wild', () => {
+  it("reads a xen-tools generated config (quoted numbers, file: disks on partitions, xm's dhcp key warned)", () => {
+    const text = [
+      "kernel      = '/boot/vmlinuz-6.1.0-18-amd64'",
+      "extra       = 'elevator=noop'",
+      "ramdisk     = '/boot/initrd.img-6.1.0-18-amd64'",
+      "vcpus       = '1'",
+      "memory      = '256'",
+      "root        = '/dev/xvda2 ro'",
+      'disk        = [',
+      "                  'file:/home/xen/domains/vm1/disk.img,xvda2,w',",
+      "                  'file:/home/xen/domains/vm1/swap.img,xvda1,w',",
+      '              ]',
+      "name        = 'vm1'",
+      "dhcp        = 'dhcp'",
+      "vif         = [ 'mac=00:16:3E:67:53:CB' ]",
+      "on_poweroff = 'destroy'",
+      "on_reboot   = 'restart'",
+      "on_crash    = 'restart'",
+      '',
+    ].join('\n');
+    const { config, warnings } = parseXl(text, 'vm1.cfg');
+    expect(config).toMatchObject({ name: 'vm1', memory: 256, vcpus: 1, on_crash: 'restart', image: { cmdline: 'root=/dev/xvda2 ro elevator=noop' } });
+    expect(Object.values(config.devices).map((d) => (d.class === 'vbd' ? d.config.vdev : d.class))).toEqual(['xvda2', 'xvda1', 'vif']);
+    expect(warnings.map((w) => `${w.line}:${w.path}`)).toEqual(['12:dhcp']);
+  });
+
+  it('still refuses a quoted value that is not a whole number, naming key and value', () => {
+    const e = errorOf(() => parseXl(`${HEAD}memory = '256M'\n`));
+    expect(e.message).toContain('memory');
+    expect(e.message).toContain('256M');
+  });
+
+  it("reads xm's SXP tap/tap2 device classes as vbds, and folds (ip ...) into the command line as xend did", () => {
+    const { config } = parseSxp("(vm (name t) (bootloader /usr/lib/xen/bin/pygrub) (bootloader_args -q) (image (linux (kernel '') (ip dhcp) (root /dev/xvda1) (args quiet))) (device (tap (uname tap:aio:/x.img) (dev xvda) (mode w))) (device (tap2 (uname tap2:vhd:/y.vhd) (dev xvdb) (mode r))))");
+    expect(config.image.cmdline).toBe('ip=dhcp root=/dev/xvda1 quiet');
+    expect(Object.values(config.devices).map((d) => d.config)).toMatchObject([
+      { target: '/x.img', vdev: 'xvda', format: 'raw', backendtype: 'qdisk', access: 'w' },
+      { target: '/y.vhd', vdev: 'xvdb', format: 'vhd', backendtype: 'qdisk', access: 'r' },
+    ]);
+  });
+});

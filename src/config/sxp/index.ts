@@ -65,7 +65,9 @@ export function parseSxp(text: string, file?: string): ParseResult {
     else if (key === 'image') parseImage(value, model, (x, m) => warnings.push(at(x, 'image', m)));
     else if (key === 'device') {
       const dev = value;
-      const cls = atom(dev?.kind === 'list' ? dev.items[0] : undefined);
+      // xm wrote tap:/tap2: disks as their own classes; they are block devices all the same.
+      const written = atom(dev?.kind === 'list' ? dev.items[0] : undefined);
+      const cls = written === 'tap' || written === 'tap2' ? 'vbd' : written;
       if (dev?.kind !== 'list' || !cls || !CLASSES.has(cls)) {
         problems.push(at(item, 'device', `device: unknown or missing device class ${JSON.stringify(cls ?? '')}`));
         continue;
@@ -87,6 +89,7 @@ function parseImage(value: Sxp | undefined, model: Record<string, unknown>, warn
   if (kind === 'hvm') model['type'] ??= 'hvm';
   const image: Record<string, string> = {};
   let root: string | undefined;
+  let ip: string | undefined;
   let args: string | undefined;
   for (const x of value.items.slice(1)) {
     const k = x.kind === 'list' ? atom(x.items[0]) : undefined;
@@ -95,11 +98,12 @@ function parseImage(value: Sxp | undefined, model: Record<string, unknown>, warn
     else if (k === 'ramdisk' && v) image['ramdisk'] = v;
     else if (k === 'args' && v !== undefined) args = v;
     else if (k === 'root' && v !== undefined) root = v;
+    else if (k === 'ip' && v !== undefined) ip = v;
     else if (k !== undefined) warn(x, `image key ${k} is not supported by tsxend and is ignored`);
   }
-  // xm prepends root= to the arguments.
-  const cmdline = [root !== undefined ? `root=${root}` : undefined, args].filter((s) => s !== undefined).join(' ');
-  if (root !== undefined || args !== undefined) image['cmdline'] = cmdline;
+  // xend's image.py builds the command line as ` ip=<ip> root=<root> <args>`.
+  const cmdline = [ip !== undefined ? `ip=${ip}` : undefined, root !== undefined ? `root=${root}` : undefined, args].filter((s) => s !== undefined).join(' ');
+  if (root !== undefined || ip !== undefined || args !== undefined) image['cmdline'] = cmdline;
   model['image'] = image;
 }
 

@@ -67,8 +67,11 @@ export function parseXl(text: string, file?: string): ParseResult {
     return undefined;
   };
   const num = (key: string): number | undefined => {
-    const v = values.get(key);
+    let v = values.get(key);
     if (!v) return undefined;
+    // libxlu keeps NUMBER and STRING atoms alike and strtol()s them when read, so xm-era files
+    // (xen-tools writes `memory = '256'`) work with xl: a quoted whole number is a number here too.
+    if (v.kind === 'string' && /^(0x[0-9a-f]+|[0-9]+)$/.test(v.value)) v = { kind: 'number', text: v.value, line: v.line, col: v.col };
     if (v.kind !== 'number') {
       problems.push({ ...at(v), path: key, message: `${key}: expected a number, got a ${v.kind}${v.kind === 'string' ? ` (${JSON.stringify(v.value)})` : ''}` });
       return undefined;
