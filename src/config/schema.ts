@@ -129,7 +129,9 @@ export const xendConfigSchema = Type.Object(
     on_crash: restartAction,
     cpus: Type.Optional(Type.String({ maxLength: 1024, pattern: '^[0-9,^ -]*$|^all$|^nodes:' })),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
-    devices: Type.Record(Type.String({ pattern: uuidPattern }), deviceEntrySchema),
+    // Closed: a key that is not a uuid is refused, not left unchecked (patternProperties alone
+    // would let `{"devices": {"x": []}}` through).
+    devices: Type.Record(Type.String({ pattern: uuidPattern }), deviceEntrySchema, closed),
     console_refs: Type.Array(Type.String({ pattern: uuidPattern })),
     vbd_refs: Type.Array(Type.String({ pattern: uuidPattern })),
     vif_refs: Type.Array(Type.String({ pattern: uuidPattern })),
