@@ -8,6 +8,7 @@ export type { DevController, ControllerContext, Entries } from './controller.js'
 export { RealHotplugRunner, FakeHotplugRunner, DEFAULT_HOTPLUG_TIMEOUTS, type HotplugRunner, type HotplugRequest, type HotplugResult, type HotplugTimeouts } from './hotplug.js';
 export { startBackendSimulator, type Simulator } from './sim/backend.js';
 export { startGuestFrontends } from './sim/frontend.js';
+export { SimulatedHotplugRunner } from './sim/hotplug.js';
 export { defaultVfbCommand, type VfbCommand } from './vfb/supervisor.js';
 export { XenbusState, frontendPath, backendPath, bookkeepingPath } from './paths.js';
 export { readDevices } from './readback.js';

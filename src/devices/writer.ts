@@ -120,8 +120,12 @@ export async function writeDevice(
   };
 }
 
-/** Directories the domain (or dom0) owns: path cleanup never climbs past them. */
-const STOP = /^(\/local\/domain\/\d+(\/(backend|device))?|\/libxl(\/\d+(\/device)?)?|\/local\/domain|\/local|\/)$/;
+/**
+ * Directories path cleanup never removes: a domain's home and its `device` directory (created
+ * by the lifecycle with the guest's permissions), and its /libxl bookkeeping root. An emptied
+ * `backend` directory goes, as libxl's path cleanup does.
+ */
+const STOP = /^(\/local\/domain\/\d+(\/device)?|\/libxl(\/\d+(\/device)?)?|\/local\/domain|\/local|\/)$/;
 
 /** Removes a device's nodes (frontend, backend, bookkeeping) and empty parents; answers leftovers. */
 export async function removeDeviceNodes(xs: XenstoreClient, view: DeviceView): Promise<string[]> {

@@ -29,7 +29,7 @@ function planned() {
 /** What the lifecycle creates before devices: the domain's directories, with libxl's perms. */
 async function prepareDomain(b: Bench, domid: number) {
   b.mock.domains.create(domid, 'paused');
-  for (const p of [`/local/domain/${domid}/device`, `/local/domain/0/backend`, `/libxl/${domid}/device`]) await b.xs.write(p, '');
+  for (const p of [`/local/domain/${domid}/device`, `/libxl/${domid}/device`]) await b.xs.write(p, '');
   for (const p of [`/local/domain/${domid}`, `/local/domain/${domid}/device`]) await b.xs.setPerms(p, [{ domid: 0, access: 'n' }, { domid, access: 'r' }]);
 }
 

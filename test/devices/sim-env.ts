@@ -43,6 +43,8 @@ export async function startBench(options: { respond?: Parameters<typeof scriptLi
   const mock = new MockXenstored();
   await mock.listen(socket);
   const xs = await openXenstore({ kind: 'embedded' }, { embedded: mock });
+  // What xen-init-dom0 leaves on every host: dom0's home.
+  await xs.write('/local/domain/0/domid', '0');
   const hotplug = new FakeHotplugRunner(scriptLike(xs, options.respond));
   const dm = createDeviceManager({ hotplug, xenstoredPath: socket, ...options.dm });
   const backends = await startBackendSimulator(await openXenstore({ kind: 'embedded' }, { embedded: mock }), { kinds: ['vbd', 'qdisk', 'vif', 'vtpm', 'console', 'vinput'] });

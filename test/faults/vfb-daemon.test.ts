@@ -24,7 +24,7 @@ describe('framebuffer daemon supervision', () => {
     b = await startBench({ dm: { vfbCommand: { argv: ['sh', '-c', 'echo "cannot open display" >&2; exit 3', 'sh'] } } });
     b.mock.domains.create(30, 'paused');
     // The directories the lifecycle makes for a domain before its devices.
-    for (const p of ['/local/domain/30/device', '/local/domain/0/backend', '/libxl/30/device']) await b.xs.write(p, '');
+    for (const p of ['/local/domain/30/device', '/libxl/30/device']) await b.xs.write(p, '');
     const before = await dumpTree(b.xs, '/');
     const journal = new UndoJournal();
     const ctx = b.ctx(30, config.uuid);

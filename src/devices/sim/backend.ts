@@ -54,11 +54,11 @@ async function stepBackend(xs: XenstoreClient, kind: string, be: string): Promis
     if ((await xs.tryRead(`${vfb}/frontend`)) !== undefined) return;
   }
   if (state === '1') {
-    await xs.write(`${be}/state`, '2');
+    await writeIfPresent(xs, be, 'frontend', 'state', '2');
     return;
   }
   if (state === '5') {
-    await xs.write(`${be}/state`, '6');
+    await writeIfPresent(xs, be, 'frontend', 'state', '6');
     return;
   }
   if (state === '2') {
@@ -66,8 +66,19 @@ async function stepBackend(xs: XenstoreClient, kind: string, be: string): Promis
     if (feState !== '3' && feState !== '4') return;
     if (kind === 'vif' && hotplug !== 'connected') return;
     if (kind === 'vbd' && physical === undefined) return;
-    await xs.write(`${be}/state`, '4');
+    await writeIfPresent(xs, be, 'frontend', 'state', '4');
   }
+}
+
+/**
+ * Writes dir/key only while the device still exists (its `marker` node is there), atomically:
+ * a driver never resurrects a directory the toolstack has just removed, as a plain write would.
+ */
+export async function writeIfPresent(xs: XenstoreClient, dir: string, marker: string, key: string, value: string): Promise<void> {
+  await xs.transaction(async (tx) => {
+    if ((await tx.tryRead(`${dir}/${marker}`)) === undefined) return;
+    await tx.write(`${dir}/${key}`, value);
+  });
 }
 
 /** Watches a subtree and runs `step` for each changed path, one at a time, until stopped. */

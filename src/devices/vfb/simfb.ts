@@ -8,6 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { openXenstore } from '../../xenstore/index.js';
+import { writeIfPresent } from '../sim/backend.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,14 +66,14 @@ async function step(): Promise<void> {
       continue;
     }
     if (state === '5') {
-      await xs.write(`${be}/state`, '6');
+      await writeIfPresent(xs, be, 'frontend', 'state', '6');
       closed.add(be);
       continue;
     }
     const feState = fe === undefined ? undefined : await xs.tryRead(`${fe}/state`);
     if (state === '2' && (feState === '3' || feState === '4')) {
-      if (be === vfb) await xs.write(`${vfb}/request-update`, '1');
-      await xs.write(`${be}/state`, '4');
+      if (be === vfb) await writeIfPresent(xs, vfb, 'frontend', 'request-update', '1');
+      await writeIfPresent(xs, be, 'frontend', 'state', '4');
     }
   }
   if (closed.size === 2) {
