@@ -67,6 +67,7 @@ describe('device phases on the mock', () => {
     expect(connected.every((v) => v.state === 'connected')).toBe(true);
     expect(await b.xs.read('/local/domain/0/backend/vfb/7/0/request-update')).toBe('1');
     const { leftovers } = await b.dm.destroyDevices(ctx, connected, { force: false });
+    expect(b.events.filter((e) => e.type === 'device.close-timeout')).toEqual([]);
     expect(leftovers).toEqual([]);
     expect(b.hotplug.calls.map((c) => c.args[0]).filter((a) => a === 'remove' || a === 'offline').sort()).toEqual(['offline', 'remove']);
     await frontends.stop();
