@@ -34,6 +34,8 @@ export function detectFormat(text: string): ConfigFormat {
 }
 
 export function parseConfig(text: string, options: { format?: ConfigFormat; file?: string } = {}): { config: XendConfig; warnings: ConfigWarning[] } {
+  // Editors on other systems save a UTF-8 byte-order mark; it is not part of any format.
+  if (text.startsWith('\ufeff')) text = text.slice(1);
   const format = options.format ?? detectFormat(text);
   if (format === 'json') return parseJson(text, options.file);
   if (format === 'sxp') return parseSxp(text, options.file);

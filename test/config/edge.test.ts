@@ -384,3 +384,10 @@ describe('xm-era files in the wild', () => {
     ]);
   });
 });
+
+describe('byte-order mark', () => {
+  it('parseConfig ignores a leading UTF-8 BOM in every format', () => {
+    const c = parseXl(`${HEAD}memory = 64\n`).config;
+    for (const text of [`${HEAD}memory = 64\n`, toSxp(c), JSON.stringify(c)]) expect(parseConfig(`\ufeff${text}`).config.memory).toBe(64);
+  });
+});
