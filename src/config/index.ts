@@ -18,7 +18,7 @@ export { validateConfig, type ValidateSource } from './validate.js';
 export { orderedDeviceRefs, deriveClassOrder, DEVICE_CLASS_DECLARATIONS, type DeviceClassDeclaration } from './order.js';
 export { vdevToNumber, numberToVdev } from './vdev.js';
 export { generateMac, newDeviceUuid, DEFAULT_MEMORY_MIB } from './defaults.js';
-export { xendConfigSchema, deviceEntrySchema, DEVICE_CONFIG_SCHEMAS } from './schema.js';
+export { xendConfigSchema, deviceEntrySchema, DEVICE_CONFIG_SCHEMAS, vbdSchema, vifSchema, vfbSchema, vkbdSchema, vtpmSchema, consoleSchema } from './schema.js';
 export { parseXl, toXl, UNSUPPORTED_KEYS } from './xl/index.js';
 export { parseSxp, toSxp } from './sxp/index.js';
 export { parseJson, toJson } from './json.js';

@@ -391,3 +391,10 @@ describe('byte-order mark', () => {
     for (const text of [`${HEAD}memory = 64\n`, toSxp(c), JSON.stringify(c)]) expect(parseConfig(`\ufeff${text}`).config.memory).toBe(64);
   });
 });
+
+describe('per-class schema exports', () => {
+  it('are the schemas DEVICE_CONFIG_SCHEMAS maps each class to', async () => {
+    const m = await import('../../src/config/index.js');
+    expect(m.DEVICE_CONFIG_SCHEMAS).toEqual({ vbd: m.vbdSchema, vif: m.vifSchema, vfb: m.vfbSchema, vkbd: m.vkbdSchema, vtpm: m.vtpmSchema, console: m.consoleSchema });
+  });
+});
