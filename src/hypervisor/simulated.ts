@@ -4,6 +4,8 @@
 // xenstore daemon looks for them: the embedded mock's registry, or the LD_PRELOAD stub's
 // domains file when tsxend runs against a real cxenstored without Xen.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { TsxError } from '../errors.js';
 import {
   E_HV_INJECTED,
@@ -35,6 +37,12 @@ export interface SimulatedHypervisorOptions {
   domainsFile?: string;
   /** Highest domid before wrapping back to 1 (Xen: DOMID_FIRST_RESERVED - 1). */
   maxDomid?: number;
+  /**
+   * Where the domain table persists, so that — as with Xen — domains outlive the toolstack:
+   * a restarted daemon finds them here and re-adopts them. Default `<domainsFile>.sim.json`
+   * when a domains file is used; none otherwise (in-process stores die with the process).
+   */
+  stateFile?: string;
 }
 
 interface SimDomain {
@@ -74,6 +82,22 @@ export class SimulatedHypervisor implements Hypervisor {
     this.#nrCpus = options.nrCpus ?? 8;
     this.#maxDomid = options.maxDomid ?? 0x7fef;
     this.#publisher = options.publisher ?? (options.domainsFile === undefined ? undefined : new DomainsFilePublisher(options.domainsFile));
+    this.#stateFile = options.stateFile ?? (options.domainsFile === undefined ? undefined : `${options.domainsFile}.sim.json`);
+    this.#load();
+  }
+
+  readonly #stateFile: string | undefined;
+
+  /** Restores the domain table a previous toolstack process left (see `stateFile`). */
+  #load(): void {
+    if (!this.#stateFile || !existsSync(this.#stateFile)) return;
+    try {
+      const saved = JSON.parse(readFileSync(this.#stateFile, 'utf8')) as { nextDomid: number; domains: SimDomain[] };
+      for (const d of saved.domains) this.#domains.set(d.domid, d);
+      this.#nextDomid = saved.nextDomid;
+    } catch {
+      // An unreadable table is an empty host: the domains file still tells xenstored the truth.
+    }
   }
 
   /** Tests: the next call of `call` fails with `error` (or a typed injected failure). */
@@ -304,7 +328,15 @@ export class SimulatedHypervisor implements Hypervisor {
       domid: d.domid,
       state: d.dying ? 'dying' : d.crashed ? 'crashed' : d.shutdown ? 'shutdown' : d.paused ? 'paused' : 'running',
     }));
-    const next = this.#publishChain.then(() => pub.publish(snapshot));
+    const table = this.#stateFile ? JSON.stringify({ nextDomid: this.#nextDomid, domains: [...this.#domains.values()] }) : undefined;
+    const file = this.#stateFile;
+    const next = this.#publishChain.then(async () => {
+      if (file && table !== undefined) {
+        await writeFile(`${file}.tmp`, table);
+        await rename(`${file}.tmp`, file);
+      }
+      await pub.publish(snapshot);
+    });
     this.#publishChain = next.catch(() => undefined);
     return next;
   }

@@ -92,7 +92,22 @@ describe('SimulatedHypervisor', () => {
     await hv.destroy(a);
     await hv.destroy(b);
     expect(readFileSync(file, 'utf8')).toBe('');
-    expect(readdirSync(dir)).toEqual(['domains']); // no temp files left
+    expect(readdirSync(dir).sort()).toEqual(['domains', 'domains.sim.json']); // no temp files left
+  });
+
+  it('keeps its domains across toolstack restarts, as Xen does (the table persists next to the domains file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-sim-'));
+    dirs.push(dir);
+    const file = join(dir, 'domains');
+    const first = new SimulatedHypervisor({ domainsFile: file });
+    const a = await first.createDomain(spec(1));
+    await first.unpause(a);
+    await first.close();
+    const second = new SimulatedHypervisor({ domainsFile: file });
+    expect((await second.list()).map((d) => ({ domid: d.domid, running: d.running }))).toEqual([{ domid: a, running: true }]);
+    // Domids keep counting from where the first process left off.
+    expect(await second.createDomain(spec(2))).toBe(a + 1);
+    await second.close();
   });
 
   it('publishes to the mock registry, so INTRODUCE works and vanishing fires @releaseDomain', async () => {
