@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { numberToVdev, orderedDeviceRefs, parseJson, parseSxp, parseXl, toJson, toSxp, toXl, validateConfig, type XendConfig } from '../../src/config/index.js';
+import { ConfigError, numberToVdev, orderedDeviceRefs, parseJson, parseSxp, parseXl, toJson, toSxp, toXl, validateConfig, type XendConfig } from '../../src/config/index.js';
 
 const nasty = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '"', "'", '\\', '(', ')', '#', ',', '=', '[', ']', ';', '\t', '\n', 'é', '€', '0'), maxLength: 16 });
 const word = fc.stringMatching(/^[a-z][a-z0-9_.-]{0,10}$/);
@@ -168,4 +168,33 @@ describe('round trips with every optional field and hostile strings', () => {
       { numRuns: 200 },
     );
   });
+});
+
+describe('fuzz: mangled rich configs', () => {
+  const edits = fc.array(fc.tuple(fc.nat(), fc.nat({ max: 3 }), fc.constantFrom('', '"', "'", '\\', '\\x4', '\\x41', '(', ')', '[', ']', ',', '=', '+=', ';', '\n', '#', 'é', '0x', '09', ':cdrom', 'target=', 'mac=')), { minLength: 1, maxLength: 3 });
+  const only = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+    }
+  };
+
+  it('only ConfigError escapes any parser (2,000 models × 3 texts × 3 parsers = 18,000 parses)', () => {
+    fc.assert(
+      fc.property(model, edits, (c, es) => {
+        for (const original of [toXl(c), toSxp(c), toJson(c)]) {
+          let t = original;
+          for (const [at, cut, ins] of es) {
+            const i = at % (t.length + 1);
+            t = t.slice(0, i) + ins + t.slice(i + cut);
+          }
+          only(() => parseXl(t));
+          only(() => parseSxp(t));
+          only(() => parseJson(t));
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  }, 120_000);
 });
