@@ -333,8 +333,6 @@ export class DomainOrchestrator implements Orchestrator {
     this.setState(r, 'dying');
     task?.step('destroying devices', 0.1);
     if (domid !== undefined) {
-      // Like xend: the domain stops running first, so nothing in it races the teardown.
-      await this.hv.pause(domid).catch(() => undefined);
       const ctrl = new AbortController();
       try {
         const res = await this.devices.destroyDevices(this.deviceContext(r, ctrl.signal, Date.now() + 10_000, task?.id), r.devices, { force });
