@@ -19,6 +19,17 @@ export interface ValidateSource {
   file?: string;
   /** Where each top-level key was written (text formats), for file:line:col in problems. */
   locations?: Map<string, { line: number; col: number }>;
+  /** Device uuid → how the file named it (`vif[1]`), so messages speak the file's language. */
+  labels?: Map<string, string>;
+}
+
+/** Replaces `$.devices["<uuid>"].config` in messages by the device's label where one is known. */
+function relabel(problems: ProblemList, labels: Map<string, string> | undefined): void {
+  if (!labels || labels.size === 0) return;
+  const re = /\$\.devices\["([^"]+)"\]\.config/g;
+  problems.problems.forEach((p, i) => {
+    problems.problems[i] = { ...p, message: p.message.replace(re, (whole, uuid: string) => labels.get(uuid) ?? whole) };
+  });
 }
 
 function jsonPath(instancePath: string): string {
@@ -53,9 +64,11 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Xen
     const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
     problems.add(`${path}: ${describeSchemaError(e)}${shown}`, where(path));
   }
+  relabel(problems, source.labels);
   problems.throwIfAny();
   const config = model as XendConfig;
   checkWholeConfig(config, problems, where);
+  relabel(problems, source.labels);
   problems.throwIfAny();
   return config;
 }

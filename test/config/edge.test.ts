@@ -398,3 +398,13 @@ describe('per-class schema exports', () => {
     expect(m.DEVICE_CONFIG_SCHEMAS).toEqual({ vbd: m.vbdSchema, vif: m.vifSchema, vfb: m.vfbSchema, vkbd: m.vkbdSchema, vtpm: m.vtpmSchema, console: m.consoleSchema });
   });
 });
+
+describe('device problems speak the file language', () => {
+  it('xl names the list item (vif[1].mac), SXP the (device ...) — not the internal uuid', () => {
+    const e = errorOf(() => parseXl(`${HEAD}vif = [ 'mac=00:16:3e:00:00:01', 'mac=00:16:3e:00:00:01' ]\n`, 'l.cfg'));
+    expect(e.message).toBe('l.cfg:3:34: vif[1].mac: duplicate mac "00:16:3e:00:00:01" (also at vif[0].mac)');
+    expect(e.problems[0]?.path).toMatch(/^\$\.devices\["[0-9a-f-]{36}"\]\.config\.mac$/);
+    const s = errorOf(() => parseSxp('(vm (name s) (image (linux (kernel /k))) (device (vbd (uname phy:/a) (dev hde) (mode w))))'));
+    expect(s.message).toContain('(device (vbd ...)) #1.vdev: "hde" is not a valid virtual device');
+  });
+});

@@ -42,6 +42,7 @@ export function parseSxp(text: string, file?: string): ParseResult {
   }
   const model: Record<string, unknown> = {};
   const locations = new Map<string, { line: number; col: number }>();
+  const labels = new Map<string, string>();
   const devices: Record<string, DeviceEntry> = {};
   const num = (x: Sxp | undefined, key: string): number | undefined => {
     const v = atom(x);
@@ -75,12 +76,13 @@ export function parseSxp(text: string, file?: string): ParseResult {
       const parsed = parseDevice(cls as DeviceClass, dev, (x, m) => warnings.push(at(x, `device.${cls}`, m)), (x, m) => problems.push(at(x, `device.${cls}`, m)));
       devices[parsed.uuid] = parsed.entry;
       locations.set(parsed.uuid, { line: dev.line, col: dev.col });
+      labels.set(parsed.uuid, `(device (${written} ...)) #${labels.size + 1}`);
     } else if (IGNORED_TOP.has(key)) continue;
     else warnings.push(at(item, key, `unknown key ${key} is ignored`));
   }
   model['devices'] = devices;
   if (problems.length > 0) throw new ConfigError('invalid', problems);
-  return { config: validateConfig(model, { ...(file !== undefined ? { file } : {}), locations }), warnings };
+  return { config: validateConfig(model, { ...(file !== undefined ? { file } : {}), locations, labels }), warnings };
 }
 
 function parseImage(value: Sxp | undefined, model: Record<string, unknown>, warn: (x: Sxp, m: string) => void): void {

@@ -159,12 +159,14 @@ export function parseXl(text: string, file?: string): ParseResult {
   const domainUuid = typeof model['uuid'] === 'string' ? model['uuid'].toLowerCase() : undefined;
   const devices: Record<string, DeviceEntry> = {};
   const counters = new Map<string, number>();
-  const addDevice = (cls: DeviceClass, config: Record<string, unknown>, loc: { line: number; col: number }) => {
+  const labels = new Map<string, string>();
+  const addDevice = (cls: DeviceClass, config: Record<string, unknown>, loc: { line: number; col: number }, label: string) => {
     const n = counters.get(cls) ?? 0;
     counters.set(cls, n + 1);
     const uuid = domainUuid ? deviceUuid(domainUuid, cls, n) : globalThis.crypto.randomUUID();
     devices[uuid] = { class: cls, config } as unknown as DeviceEntry;
     locations.set(uuid, { line: loc.line, col: loc.col });
+    labels.set(uuid, label);
   };
   for (const [key, cls] of Object.entries(CLASS_OF_KEY)) {
     const list = strList(key);
@@ -175,8 +177,8 @@ export function parseXl(text: string, file?: string): ParseResult {
         const config = parseSpec(cls, spec, (m) => warnings.push({ ...at(loc), path: `${key}[${i}]`, message: `${key}[${i}]: ${m}` }));
         // xl: each vfb also creates a vkb — here only when the file has no vkb list of its own,
         // so that written-back configs (which always list their vkbs) read back the same.
-        if (cls === 'vfb' && !values.has('vkb')) addDevice('vkbd', {}, loc);
-        addDevice(cls, config, loc);
+        if (cls === 'vfb' && !values.has('vkb')) addDevice('vkbd', {}, loc, `${key}[${i}] (its vkb)`);
+        addDevice(cls, config, loc, `${key}[${i}]`);
       } catch (err) {
         if (!(err instanceof SpecError)) throw err;
         problems.push({ ...at(loc), path: `${key}[${i}]`, message: `${key}[${i}] ${JSON.stringify(spec)}: ${err.message}` });
@@ -186,7 +188,7 @@ export function parseXl(text: string, file?: string): ParseResult {
   model['devices'] = devices;
   if (problems.length > 0) throw new ConfigError('invalid', problems);
   if (model['name'] === undefined) throw new ConfigError('invalid', [{ ...(file !== undefined ? { file } : {}), line: 1, col: 1, path: 'name', message: 'name: a domain name must be specified' }]);
-  const config = validateConfig(model, { ...(file !== undefined ? { file } : {}), locations });
+  const config = validateConfig(model, { ...(file !== undefined ? { file } : {}), locations, labels });
   return { config, warnings };
 }
 
