@@ -4,7 +4,12 @@
 // destroy latency (median, p99) and the toolstack's xenstore requests per create and destroy,
 // with 0, 100, 500 and 1,000 other domains running.
 //
-//   npm run build && node bench/lifecycle.mjs [--iterations N] [--background 0,100,500,1000]
+//   npm run build && node bench/lifecycle.mjs [--iterations N] [--background 0,100,500,1000] [--devices layer|basic]
+//
+// --devices layer (default): the devices layer with its kernel-backend and guest-frontend
+// simulators and the vfb backend daemon (a process per domain). --devices basic: the
+// lifecycle's stand-in device manager and its own simulated guests (a watch per guest on its
+// own dom path only), which isolates the toolstack's cost from the simulators'.
 //
 // Needs Debian's xen-utils-4.17 (xenstored), libxen-dev and gcc.
 
@@ -18,6 +23,7 @@ import { Buffer } from 'node:buffer';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEnvironment } from '../dist/lifecycle/environment.js';
 import { validateConfig } from '../dist/config/validate.js';
+import { BasicDeviceManager } from '../dist/lifecycle/basic-devices.js';
 
 const XENSTORED = '/usr/lib/xen-4.17/bin/xenstored';
 const argv = process.argv.slice(2);
@@ -26,6 +32,7 @@ const arg = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt;
 };
 const iterations = Number(arg('--iterations', '100'));
+const deviceMode = arg('--devices', 'layer');
 const backgrounds = arg('--background', '0,100,500,1000').split(',').map(Number);
 if (!existsSync(XENSTORED)) throw new Error(`${XENSTORED} missing: install xen-utils-4.17`);
 
@@ -73,6 +80,7 @@ const env = await createEnvironment({
   xenstore: { socket: sock },
   simulated: { domainsFile, totalMemoryKiB: 64 * 1024 * 1024, maxDomid: 0x7fef },
   orchestrator: { createTimeoutMs: 30_000, maxParallelCreates: 8 },
+  ...(deviceMode === 'basic' ? { devices: new BasicDeviceManager() } : {}),
 });
 const o = env.orchestrator;
 await o.start();
@@ -110,7 +118,7 @@ try {
       reqDestroy.push(r2 - r1);
     }
     rows.push({ target, create, destroy, reqCreate, reqDestroy });
-    console.error(`background ${target}: create median ${pct(create, 50).toFixed(1)} ms`);
+    console.error(`devices=${deviceMode} background ${target}: create median ${pct(create, 50).toFixed(1)} ms p99 ${pct(create, 99).toFixed(1)} ms; destroy median ${pct(destroy, 50).toFixed(1)} ms p99 ${pct(destroy, 99).toFixed(1)} ms; requests ${pct(reqCreate, 50)}/${pct(reqDestroy, 50)}`);
   }
 } finally {
   await env.close();
@@ -118,7 +126,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`six-device domain create + destroy against cxenstored 4.17, ${iterations} iterations each (after 5 warm-up), node ${process.version}`);
+console.log(`six-device domain create + destroy against cxenstored 4.17, devices=${deviceMode}, ${iterations} iterations each (after 5 warm-up), node ${process.version}`);
 console.log('| domains running | create median | create p99 | destroy median | destroy p99 | xenstore requests per create | per destroy |');
 console.log('|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
