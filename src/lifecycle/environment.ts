@@ -5,7 +5,7 @@
 // Against a real xenstored without Xen, the simulated hypervisor publishes its domains to the
 // LD_PRELOAD stub's domains file named by TSXEND_SIM_DOMAINS_FILE.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -112,7 +112,11 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     cleanups.push(() => hypervisor.close());
 
     const openConnection = () => (mock ? openXenstore({ kind: 'embedded' }, { embedded: mock }) : openXenstore({ kind: 'socket', path: xenstoredPath }));
-    const devices = options.devices ?? (await devicesFor(hypervisor.kind === 'xen', xs, xenstoredPath, openConnection, cleanups));
+    // Real backends (kernel drivers, real hotplug scripts) exist only where Xen does: a Xen
+    // hypervisor driven through a recording fake on a machine without /dev/xen/privcmd gets the
+    // simulated ones, like the simulated hypervisor.
+    const realBackends = hypervisor.kind === 'xen' && existsSync(process.env['TSXEND_XEN_PRIVCMD'] ?? '/dev/xen/privcmd');
+    const devices = options.devices ?? (await devicesFor(realBackends, xs, xenstoredPath, openConnection, cleanups));
     let guests: SimGuests | undefined;
     if (simulated && options.guests !== false) {
       // A guest's frontends use a connection of the guest's own where the store allows it (the
