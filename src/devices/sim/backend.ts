@@ -54,11 +54,11 @@ async function stepBackend(xs: XenstoreClient, kind: string, be: string): Promis
     if ((await xs.tryRead(`${vfb}/frontend`)) !== undefined) return;
   }
   if (state === '1') {
-    await writeIfPresent(xs, be, 'frontend', 'state', '2');
+    await switchState(xs, be, '1', '2');
     return;
   }
   if (state === '5') {
-    await writeIfPresent(xs, be, 'frontend', 'state', '6');
+    await switchState(xs, be, '5', '6');
     return;
   }
   if (state === '2') {
@@ -66,8 +66,21 @@ async function stepBackend(xs: XenstoreClient, kind: string, be: string): Promis
     if (feState !== '3' && feState !== '4') return;
     if (kind === 'vif' && hotplug !== 'connected') return;
     if (kind === 'vbd' && physical === undefined) return;
-    await writeIfPresent(xs, be, 'frontend', 'state', '4');
+    await switchState(xs, be, '2', '4');
   }
+}
+
+/**
+ * xenbus_switch_state, atomically: moves a device from the state the driver saw to the next one
+ * only if it is still in it (and still exists). A late "connect" can therefore never overwrite
+ * the toolstack's Closing, and a removed device is never resurrected.
+ */
+export async function switchState(xs: XenstoreClient, dir: string, from: string, to: string): Promise<boolean> {
+  return xs.transaction(async (tx) => {
+    if ((await tx.tryRead(`${dir}/state`)) !== from) return false;
+    await tx.write(`${dir}/state`, to);
+    return true;
+  });
 }
 
 /**

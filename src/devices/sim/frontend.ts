@@ -5,7 +5,7 @@
 // permissions it meets are the guest's.
 
 import type { XenstoreClient } from '../../xenstore/types.js';
-import { watchAndStep, writeIfPresent, type Simulator } from './backend.js';
+import { switchState, watchAndStep, type Simulator } from './backend.js';
 
 const RING: Record<string, [string, string][]> = {
   vif: [['tx-ring-ref', '8'], ['rx-ring-ref', '9'], ['event-channel', '10'], ['request-rx-copy', '1'], ['feature-rx-notify', '1']],
@@ -33,16 +33,16 @@ async function stepFrontend(xs: XenstoreClient, backendXs: XenstoreClient, kind:
   const beState = await backendXs.tryRead(`${be}/state`);
   if (beState === undefined) return;
   if ((beState === '5' || beState === '6') && state !== '6') {
-    await writeIfPresent(xs, fe, 'backend', 'state', '6');
+    await switchState(xs, fe, state, '6');
     return;
   }
   if (state === '1' && (beState === '2' || beState === '4')) {
     await xs.transaction(async (tx) => {
-      if ((await tx.tryRead(`${fe}/backend`)) === undefined) return; // removed meanwhile
+      if ((await tx.tryRead(`${fe}/state`)) !== '1') return; // moved on, or removed, meanwhile
       await Promise.all((RING[kind] ?? DEFAULT_RING).map(([k, v]) => tx.write(`${fe}/${k}`, v)));
       await tx.write(`${fe}/state`, '3');
     });
     return;
   }
-  if (state === '3' && beState === '4') await writeIfPresent(xs, fe, 'backend', 'state', '4');
+  if (state === '3' && beState === '4') await switchState(xs, fe, '3', '4');
 }

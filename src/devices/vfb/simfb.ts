@@ -8,7 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { openXenstore } from '../../xenstore/index.js';
-import { writeIfPresent } from '../sim/backend.js';
+import { switchState, writeIfPresent } from '../sim/backend.js';
 
 const { values } = parseArgs({
   options: {
@@ -66,14 +66,17 @@ async function step(): Promise<void> {
       continue;
     }
     if (state === '5') {
-      await writeIfPresent(xs, be, 'frontend', 'state', '6');
+      if (await switchState(xs, be, '5', '6')) closed.add(be);
+      continue;
+    }
+    if (state === '6') {
       closed.add(be);
       continue;
     }
     const feState = fe === undefined ? undefined : await xs.tryRead(`${fe}/state`);
     if (state === '2' && (feState === '3' || feState === '4')) {
       if (be === vfb) await writeIfPresent(xs, vfb, 'frontend', 'request-update', '1');
-      await writeIfPresent(xs, be, 'frontend', 'state', '4');
+      await switchState(xs, be, '2', '4');
     }
   }
   if (closed.size === 2) {
