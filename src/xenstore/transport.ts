@@ -21,7 +21,7 @@ function connectOnce(path: string): Promise<Duplex> {
 }
 
 /** cxenstored listens with a tiny backlog: a busy daemon answers EAGAIN, which is worth a retry. */
-const EAGAIN_RETRIES = 50;
+const EAGAIN_RETRIES = 400; // with the pause capped below: about 10 s of a saturated backlog
 
 export function socketConnect(path: string): Connect {
   return async () => {
@@ -31,7 +31,7 @@ export function socketConnect(path: string): Connect {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' && attempt < EAGAIN_RETRIES) {
-          await new Promise((r) => setTimeout(r, 2 + attempt));
+          await new Promise((r) => setTimeout(r, Math.min(25, 2 + attempt)));
           continue;
         }
         throw new TsxError(E_XS_UNAVAILABLE, `cannot connect to xenstored at ${path}: ${(err as Error).message}`, {
