@@ -1,7 +1,7 @@
 // Environments: everything one orchestrator needs, opened together and closed together.
 //  - createEnvironment(): for tests and tools — embedded mock or a xenstored socket, the
 //    simulated hypervisor or a given one, the devices layer (or its stand-in).
-//  - createDaemonEnvironment(): what `tsxend serve` loads (src/daemon/wiring.ts).
+//  The daemon builds its own on top of createEnvironment (src/daemon/wiring.ts).
 // Against a real xenstored without Xen, the simulated hypervisor publishes its domains to the
 // LD_PRELOAD stub's domains file named by TSXEND_SIM_DOMAINS_FILE.
 
@@ -150,28 +150,4 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     await closeAll();
     throw err;
   }
-}
-
-/** The daemon's factory (src/daemon/server.ts EnvironmentFactory). */
-export async function createDaemonEnvironment(request: {
-  options: { xenstore: { kind: 'embedded' } | { kind: 'socket'; path: string }; maxParallelCreates: number };
-  store: ConfigStore;
-  logger: Logger;
-}): Promise<{ orchestrator: DomainOrchestrator; xenstoreOps: () => number; close(): Promise<void> }> {
-  const { options, store, logger } = request;
-  const kind = process.env['TSXEND_HYPERVISOR'] ?? 'simulated';
-  let hypervisor: 'simulated' | Hypervisor = 'simulated';
-  if (kind !== 'simulated') {
-    const { selectHypervisor } = await import('../hypervisor/select.js');
-    const hv = await selectHypervisor(kind, { createSimulated: () => new SimulatedHypervisor() });
-    if (hv.kind !== 'simulated') hypervisor = hv;
-  }
-  const env = await createEnvironment({
-    xenstore: options.xenstore.kind === 'embedded' ? 'embedded' : { socket: options.xenstore.path },
-    hypervisor,
-    store,
-    logger: logger.child({ component: 'lifecycle' }),
-    orchestrator: { maxParallelCreates: options.maxParallelCreates },
-  });
-  return { orchestrator: env.orchestrator, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };
 }

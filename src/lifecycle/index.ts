@@ -9,7 +9,7 @@ export { EventLog } from './events.js';
 export { MemoryConfigStore } from './config-store.js';
 export { ALLOWED, TRANSITIONS, checkAllowed } from './states.js';
 export { CREATE_STEPS, type CreateStep } from './create.js';
-export { createEnvironment, createDaemonEnvironment, type Environment, type EnvironmentOptions } from './environment.js';
+export { createEnvironment, type Environment, type EnvironmentOptions } from './environment.js';
 export { SimGuests } from './sim-guest.js';
 
 export function createOrchestrator(deps: OrchestratorDeps): DomainOrchestrator {
