@@ -2,6 +2,7 @@
 // --token-file, --ca-file, --json, --help), error printing (code, message, cause chain, config
 // problems with file:line:col; --json prints the raw body) and exit codes with a meaning.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, ApiError, UnreachableError } from './client.js';
 import { EXIT, type CliCommand, type CliIo } from './command.js';
@@ -32,6 +33,15 @@ export interface Parsed {
 }
 
 export class UsageError extends Error {}
+
+/** Reads a config file named on the command line; an unreadable one is a usage error. */
+export function readInputFile(command: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${command}: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
 
 /** Maps an HTTP status to the CLI's exit codes. */
 export function exitForStatus(status: number): number {

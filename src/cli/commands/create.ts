@@ -3,12 +3,12 @@
 // domain list is current to, so no step can be missed.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { DomainView, TaskView, TsxEvent } from '../../lifecycle/api.js';
 import { ApiError } from '../client.js';
 import { EXIT } from '../command.js';
-import { UsageError, clientCommand, enc, output } from '../daemon-cli.js';
+import { clientCommand, readInputFile, enc, output } from '../daemon-cli.js';
 import { domainSummary, eventLine } from '../format.js';
 
 const CONTENT_TYPES: Record<string, string> = { '.sxp': 'application/x-sxp', '.json': 'application/json' };
@@ -31,12 +31,7 @@ export const command = clientCommand({
   positionals: 1,
   async run({ values, positionals, client, json }, io) {
     const file = positionals[0] as string;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new UsageError(`create: cannot read ${file}: ${(err as Error).message}`);
-    }
+    const text = readInputFile('create', file);
     const fmt = typeof values.format === 'string' ? values.format : undefined;
     const contentType = fmt === 'sxp' ? 'application/x-sxp' : fmt === 'json' ? 'application/json' : fmt === 'xl' ? 'text/plain' : (CONTENT_TYPES[extname(file)] ?? 'text/plain');
     const qs = new URLSearchParams({ wait: 'false' });

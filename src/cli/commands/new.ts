@@ -1,9 +1,8 @@
 // tsxend new FILE: define a managed domain without starting it (xm new).
 
-import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { DomainView } from '../../lifecycle/api.js';
-import { UsageError, clientCommand, output } from '../daemon-cli.js';
+import { UsageError, clientCommand, readInputFile, output } from '../daemon-cli.js';
 
 const CONTENT_TYPES: Record<string, string> = { '.sxp': 'application/x-sxp', '.json': 'application/json' };
 
@@ -14,12 +13,7 @@ export const command = clientCommand({
   positionals: 1,
   async run({ values, positionals, client, json }, io) {
     const file = positionals[0] as string;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new UsageError(`new: cannot read ${file}: ${(err as Error).message}`);
-    }
+    const text = readInputFile('new', file);
     const qs = new URLSearchParams();
     if (values.autostart) qs.set('autostart', 'true');
     if (typeof values['autostart-order'] === 'string') {
