@@ -18,6 +18,24 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
     },
   },
+  // The layers point one way: daemon/cli → lifecycle → devices → xenstore; hypervisor beside devices;
+  // config is pure. A lower layer importing a higher one is an error, not a style question.
+  ...[
+    ['src/config/**', ['xenstore', 'devices', 'hypervisor', 'lifecycle', 'daemon', 'cli', 'util']],
+    ['src/xenstore/**', ['config', 'devices', 'hypervisor', 'lifecycle', 'daemon', 'cli']],
+    ['src/hypervisor/**', ['devices', 'lifecycle', 'daemon', 'cli']],
+    ['src/devices/**', ['hypervisor', 'lifecycle', 'daemon', 'cli']],
+    ['src/lifecycle/**', ['daemon', 'cli']],
+    ['src/daemon/**', ['cli']],
+  ].map(([files, banned]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: `^(\\.\\./)+(${banned.join('|')})/`, message: 'imports go one way: daemon → lifecycle → devices → xenstore; config depends on nothing' }] },
+      ],
+    },
+  })),
   {
     // Plain JavaScript (bin, bench, scripts) is linted without type information.
     files: ['**/*.js', '**/*.mjs'],

@@ -2,9 +2,31 @@
 // backend node, hotplug scripts and backend daemons; the lifecycle owns the domain and the order.
 
 import type { DeviceClass, DeviceEntry } from '../config/model.js';
-import type { DeviceView } from '../lifecycle/api.js';
 import type { UndoJournal } from '../util/journal.js';
 import type { XenstoreClient } from '../xenstore/types.js';
+
+/** A device's life as the devices layer sees it (the lifecycle and the API show it as is). */
+export type DeviceState =
+  | 'writing'
+  | 'initialising'
+  | 'init-wait'
+  | 'hotplug'
+  | 'connected'
+  | 'closing'
+  | 'closed'
+  | 'error';
+
+export interface DeviceView {
+  readonly uuid: string;
+  readonly class: DeviceClass;
+  readonly devid: number;
+  readonly state: DeviceState;
+  readonly backendDomid: number;
+  readonly frontendPath: string;
+  readonly backendPath: string;
+  readonly config: DeviceEntry['config'];
+  readonly error?: { code: string; message: string };
+}
 
 /** A device event for the event stream (the lifecycle adds seq and domain identity). */
 export interface DeviceEvent {

@@ -12,10 +12,9 @@
 
 import type { DeviceClass } from '../config/model.js';
 import { TsxError, hasTsxCode } from '../errors.js';
-import type { DeviceView } from '../lifecycle/api.js';
 import type { UndoJournal } from '../util/journal.js';
 import type { XenstoreClient } from '../xenstore/types.js';
-import type { DeviceManager, DomainDeviceContext, PlannedDevice } from './api.js';
+import type { DeviceManager, DeviceView, DomainDeviceContext, PlannedDevice } from './api.js';
 import type { ControllerContext, DevController } from './controller.js';
 import {
   E_BACKEND_DAEMON_EXITED,

@@ -2,7 +2,7 @@
 // restart reconcile: what exists, where, in which state, with which config.
 
 import type { DeviceClass, DeviceEntry } from '../config/model.js';
-import type { DeviceState, DeviceView } from '../lifecycle/api.js';
+import type { DeviceState, DeviceView } from './api.js';
 import type { XenstoreClient } from '../xenstore/types.js';
 
 const STATE: Record<string, DeviceState> = { '1': 'initialising', '2': 'init-wait', '3': 'init-wait', '4': 'connected', '5': 'closing', '6': 'closed' };

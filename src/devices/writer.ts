@@ -10,7 +10,7 @@
 
 import type { DeviceEntry } from '../config/model.js';
 import { isError, TsxError } from '../errors.js';
-import type { DeviceView } from '../lifecycle/api.js';
+import type { DeviceView } from './api.js';
 import { ENOENT } from '../xenstore/errors.js';
 import { ownedBy } from '../xenstore/perms.js';
 import type { Transaction, XenstoreClient } from '../xenstore/types.js';

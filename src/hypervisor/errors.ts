@@ -29,3 +29,10 @@ export const E_HV_BAD_KIND = defineError(
   400,
   'Unknown hypervisor kind: use simulated, xen or auto',
 );
+
+/** Simulated hypervisor: what a real one would refuse, in the same words. */
+export const E_HV_NO_MEMORY = defineError('TSX_ERR_HV_NO_MEMORY', 507, 'The host does not have enough free memory for this request');
+export const E_HV_NO_CPUS = defineError('TSX_ERR_HV_NO_CPUS', 507, 'The host does not have that many physical CPUs for the domain\'s vcpus');
+export const E_HV_NO_DOMAIN = defineError('TSX_ERR_HV_NO_DOMAIN', 404, 'The hypervisor has no domain with this domid');
+export const E_HV_INVALID = defineError('TSX_ERR_HV_INVALID', 422, 'The hypervisor refused an invalid request (details say why)');
+export const E_HV_INJECTED = defineError('TSX_ERR_HV_INJECTED', 500, 'A failure injected into the simulated hypervisor (tests)');

@@ -13,7 +13,7 @@ import {
   E_HV_NO_CPUS,
   E_HV_NO_DOMAIN,
   E_HV_NO_MEMORY,
-} from '../lifecycle/errors.js';
+} from './errors.js';
 import { DomainsFilePublisher, type DomainPublisher, type PublishedState } from './simulated-publish.js';
 import type {
   BuildResult,

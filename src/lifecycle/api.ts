@@ -17,27 +17,8 @@ export type DomainState =
   | 'destroyed'
   | 'quarantined'; // found on restart and not understood: reported, never touched
 
-export type DeviceState =
-  | 'writing'
-  | 'initialising'
-  | 'init-wait'
-  | 'hotplug'
-  | 'connected'
-  | 'closing'
-  | 'closed'
-  | 'error';
-
-export interface DeviceView {
-  readonly uuid: string;
-  readonly class: DeviceClass;
-  readonly devid: number;
-  readonly state: DeviceState;
-  readonly backendDomid: number;
-  readonly frontendPath: string;
-  readonly backendPath: string;
-  readonly config: DeviceEntry['config'];
-  readonly error?: { code: string; message: string };
-}
+export type { DeviceState, DeviceView } from '../devices/api.js';
+import type { DeviceView } from '../devices/api.js';
 
 export type TaskState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 

@@ -11,7 +11,7 @@ import type { Hypervisor } from '../hypervisor/types.js';
 import type { UndoJournal } from '../util/journal.js';
 import type { XenstoreClient } from '../xenstore/types.js';
 import type { DeviceView } from './api.js';
-import { E_HV_NO_CPUS, E_HV_NO_MEMORY } from './errors.js';
+import { E_HV_NO_CPUS, E_HV_NO_MEMORY } from '../hypervisor/errors.js';
 import { removeDomainNodes, writeBuildPost, writeDomainBase } from './layout.js';
 
 export type CreateStep =

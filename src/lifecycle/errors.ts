@@ -1,4 +1,4 @@
-// Error codes of the lifecycle layer and the simulated hypervisor. Stable names: never renamed.
+// Error codes of the lifecycle layer (the hypervisor's own live in src/hypervisor/errors.ts). Stable names: never renamed.
 
 import { defineError } from '../errors.js';
 
@@ -19,9 +19,3 @@ export const E_BAD_REQUEST = defineError('TSX_ERR_LIFECYCLE_BAD_REQUEST', 422, '
 export const E_NOT_MANAGED = defineError('TSX_ERR_NOT_MANAGED', 409, 'The domain is not a managed (defined) domain');
 export const E_STOPPING = defineError('TSX_ERR_STOPPING', 503, 'The orchestrator is stopping and accepts no new operations');
 
-/** Simulated hypervisor. */
-export const E_HV_NO_MEMORY = defineError('TSX_ERR_HV_NO_MEMORY', 507, 'The host does not have enough free memory for this request');
-export const E_HV_NO_CPUS = defineError('TSX_ERR_HV_NO_CPUS', 507, 'The host does not have that many physical CPUs for the domain\'s vcpus');
-export const E_HV_NO_DOMAIN = defineError('TSX_ERR_HV_NO_DOMAIN', 404, 'The hypervisor has no domain with this domid');
-export const E_HV_INVALID = defineError('TSX_ERR_HV_INVALID', 422, 'The hypervisor refused an invalid request (details say why)');
-export const E_HV_INJECTED = defineError('TSX_ERR_HV_INJECTED', 500, 'A failure injected into the simulated hypervisor (tests)');

@@ -10,7 +10,7 @@ import { isError } from '../../src/errors.js';
 import { SimulatedHypervisor } from '../../src/hypervisor/simulated.js';
 import { RegistryPublisher } from '../../src/hypervisor/simulated-publish.js';
 import type { DomainStateChange } from '../../src/hypervisor/types.js';
-import { E_HV_INVALID, E_HV_NO_CPUS, E_HV_NO_DOMAIN, E_HV_NO_MEMORY } from '../../src/lifecycle/errors.js';
+import { E_HV_INVALID, E_HV_NO_CPUS, E_HV_NO_DOMAIN, E_HV_NO_MEMORY } from '../../src/hypervisor/errors.js';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
 
 const spec = (n: number) => ({ uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, type: 'pv' as const, maxVcpus: 2 });

@@ -7,7 +7,7 @@ import { isError } from '../../src/errors.js';
 import { orderedDeviceRefs } from '../../src/config/order.js';
 import { CREATE_STEPS, type CreateStep } from '../../src/lifecycle/create.js';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
-import { E_HV_NO_MEMORY } from '../../src/lifecycle/errors.js';
+import { E_HV_NO_MEMORY } from '../../src/hypervisor/errors.js';
 import { dumpOurTree, sixDeviceConfig, tinyConfig } from './helpers.js';
 
 describe('create and destroy (embedded mock)', () => {

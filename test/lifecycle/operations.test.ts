@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isError } from '../../src/errors.js';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
-import { E_BAD_REQUEST, E_HV_NO_MEMORY, E_NAME_TAKEN, E_RESOURCE_CLASH, E_SHUTDOWN_TIMEOUT, E_WRONG_STATE } from '../../src/lifecycle/errors.js';
+import { E_HV_NO_MEMORY } from '../../src/hypervisor/errors.js';
+import { E_BAD_REQUEST, E_NAME_TAKEN, E_RESOURCE_CLASH, E_SHUTDOWN_TIMEOUT, E_WRONG_STATE } from '../../src/lifecycle/errors.js';
 import { MemoryConfigStore } from '../../src/lifecycle/config-store.js';
 import type { DomainView } from '../../src/lifecycle/api.js';
 import { dumpOurTree, sixDeviceConfig, tinyConfig } from './helpers.js';
