@@ -1,18 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MockXenstored } from '../../src/xenstore/mock/index.js';
-import { args, wv, frame, RawClient, show, T, text } from './mock-raw-client.js';
+import { describe, expect, it } from 'vitest';
+import type { MockXenstored } from '../../src/xenstore/mock/index.js';
+import { args, wv, frame, RawClient, show, T, text, mockPerTest } from './mock-raw-client.js';
 
+const mock = mockPerTest();
 let xs: MockXenstored;
 let c: RawClient;
 
 function setup(): void {
-  xs = new MockXenstored();
-  c = new RawClient(xs.connect());
+  xs = mock.start();
+  c = mock.client();
 }
-afterEach(async () => {
-  c.close();
-  await xs.close();
-});
 
 async function q(type: number, payload: Buffer | string, txId = 0): Promise<string> {
   return show((await c.request(type, payload, { txId })).reply);

@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
-import { args, wv, eventPair, RawClient, show, T } from './mock-raw-client.js';
+import { args, wv, eventPair, RawClient, show, T, mockPerTest } from './mock-raw-client.js';
 
+const mock = mockPerTest();
 let xs: MockXenstored;
-const clients: RawClient[] = [];
-
-function client(domid?: number): RawClient {
-  const c = new RawClient(xs.connect(domid === undefined ? {} : { domid }));
-  clients.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await xs.close();
-});
+const client = (domid?: number): RawClient => mock.client(domid);
 
 async function q(c: RawClient, type: number, payload: Buffer | string, txId = 0): Promise<string> {
   return show((await c.request(type, payload, { txId })).reply);
@@ -21,7 +12,7 @@ async function q(c: RawClient, type: number, payload: Buffer | string, txId = 0)
 
 /** dom0 connection plus a guest connection as domain 5 (which exists). */
 function setup(limits?: ConstructorParameters<typeof MockXenstored>[0]): { d0: RawClient; g: RawClient } {
-  xs = new MockXenstored(limits);
+  xs = mock.start(limits);
   xs.domains.create(5, 'running');
   xs.domains.create(6, 'running');
   return { d0: client(), g: client(5) };

@@ -3,6 +3,8 @@
 // bytes, so it deliberately does no protocol interpretation beyond cutting frames.
 
 import { connect as netConnect } from 'node:net';
+import { afterEach } from 'vitest';
+import { MockXenstored } from '../../src/xenstore/mock/index.js';
 import type { Duplex } from 'node:stream';
 import { XsType } from '../../src/xenstore/wire.js';
 
@@ -157,4 +159,35 @@ export function show(m: RawMessage): string {
   if (m.type === T.ERROR) return `ERROR ${s.replace(/\0$/, '')}`;
   if (s === 'OK\0') return 'OK';
   return s.replace(/\0/g, '|');
+}
+
+/** A fresh mock per test and the raw clients on it; all are closed after each test. */
+export class MockPerTest {
+  #xs: MockXenstored | undefined;
+  readonly #clients: RawClient[] = [];
+
+  start(limits?: ConstructorParameters<typeof MockXenstored>[0]): MockXenstored {
+    this.#xs = new MockXenstored(limits);
+    return this.#xs;
+  }
+
+  /** A connection as dom0, or as domain `domid`. */
+  client(domid?: number): RawClient {
+    if (this.#xs === undefined) throw new Error('MockPerTest: start() before client()');
+    const c = new RawClient(this.#xs.connect(domid === undefined ? {} : { domid }));
+    this.#clients.push(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.#clients.splice(0)) c.close();
+    await this.#xs?.close();
+    this.#xs = undefined;
+  }
+}
+
+export function mockPerTest(): MockPerTest {
+  const m = new MockPerTest();
+  afterEach(() => m.close());
+  return m;
 }

@@ -1,23 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MockXenstored } from '../../src/xenstore/mock/index.js';
-import { args, wv, eventPair, RawClient, show, T } from './mock-raw-client.js';
+import { describe, expect, it } from 'vitest';
+import type { MockXenstored } from '../../src/xenstore/mock/index.js';
+import { args, wv, eventPair, RawClient, show, T, mockPerTest } from './mock-raw-client.js';
 
+const mock = mockPerTest();
 let xs: MockXenstored;
-const clients: RawClient[] = [];
-
-function client(domid?: number): RawClient {
-  const c = new RawClient(xs.connect(domid === undefined ? {} : { domid }));
-  clients.push(c);
-  return c;
-}
+const client = (domid?: number): RawClient => mock.client(domid);
 function setup(): RawClient {
-  xs = new MockXenstored();
+  xs = mock.start();
   return client();
 }
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await xs.close();
-});
 
 async function watch(c: RawClient, path: string, token: string): Promise<void> {
   expect(show((await c.request(T.WATCH, args(path, token))).reply)).toBe('OK');
