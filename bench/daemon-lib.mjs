@@ -1,7 +1,6 @@
 // Helpers for the daemon benchmarks: start `tsxend serve` (built CLI) on a private socket and
 // state directory, wait until it answers, read its RSS, stop it.
 import { setTimeout } from 'node:timers';
-import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,34 +51,4 @@ export function percentiles(values) {
   return { p50: p(0.5), p90: p(0.9), p99: p(0.99), max: v.at(-1) };
 }
 
-/**
- * Starts Xen's real cxenstored without a hypervisor, as test/fixtures/xenstored.ts does: the
- * LD_PRELOAD stub (test/fixtures/xsstub.c, compiled here with gcc) answers its hypercalls and
- * reads the existing domains from a file the simulated hypervisor writes.
- */
-export async function startCxenstored() {
-  const { execFileSync } = await import('node:child_process');
-  const { existsSync, writeFileSync, openSync, closeSync } = await import('node:fs');
-  const { connect } = await import('node:net');
-  const dir = mkdtempSync(join(tmpdir(), 'tsxend-bench-xs-'));
-  const stub = join(dir, 'xsstub.so');
-  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', stub, join(root, 'test', 'fixtures', 'xsstub.c'), '-ldl', '-lpthread']);
-  const domainsFile = join(dir, 'domains');
-  writeFileSync(domainsFile, '');
-  writeFileSync(join(dir, 'xsd_port'), '1');
-  writeFileSync(join(dir, 'xsd_kva'), Buffer.alloc(4096));
-  const log = openSync(join(dir, 'daemon.log'), 'a');
-  const child = spawn('/usr/lib/xen-4.17/bin/xenstored', ['-N', '-F', join(dir, 'xenstored.pid')], {
-    env: { ...process.env, LD_PRELOAD: stub, XS_STUB_DIR: dir, XS_STUB_DOMAINS: domainsFile, XENSTORED_RUNDIR: dir },
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  const socketPath = join(dir, 'socket');
-  for (let i = 0; ; i++) {
-    const ok = existsSync(socketPath) && (await new Promise((r) => connect(socketPath).once('connect', function () { this.destroy(); r(true); }).once('error', () => r(false))));
-    if (ok) break;
-    if (i > 200) throw new Error('cxenstored did not come up');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { socketPath, domainsFile, stop: () => child.kill('SIGTERM') };
-}
+export { startCxenstored } from './xenstored-lib.mjs';

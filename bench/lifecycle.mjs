@@ -13,19 +13,12 @@
 //
 // Needs Debian's xen-utils-4.17 (xenstored), libxen-dev and gcc.
 
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Buffer } from 'node:buffer';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createEnvironment } from '../dist/lifecycle/environment.js';
 import { validateConfig } from '../dist/config/validate.js';
 import { BasicDeviceManager } from '../dist/lifecycle/basic-devices.js';
+import { startCxenstored } from './xenstored-lib.mjs';
 
-const XENSTORED = '/usr/lib/xen-4.17/bin/xenstored';
 const argv = process.argv.slice(2);
 const arg = (name, dflt) => {
   const i = argv.indexOf(name);
@@ -34,30 +27,10 @@ const arg = (name, dflt) => {
 const iterations = Number(arg('--iterations', '100'));
 const deviceMode = arg('--devices', 'layer');
 const backgrounds = arg('--background', '0,100,500,1000').split(',').map(Number);
-if (!existsSync(XENSTORED)) throw new Error(`${XENSTORED} missing: install xen-utils-4.17`);
 
-const dir = mkdtempSync(join(tmpdir(), 'tsxend-bench-lc-'));
-const stub = join(dir, 'xsstub.so');
-execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', stub, new URL('../test/fixtures/xsstub.c', import.meta.url).pathname, '-ldl', '-lpthread']);
-const domainsFile = join(dir, 'domains');
-writeFileSync(domainsFile, '');
-writeFileSync(join(dir, 'xsd_port'), '1');
-writeFileSync(join(dir, 'xsd_kva'), Buffer.alloc(4096));
-const sock = join(dir, 'socket');
-const cx = spawn(XENSTORED, ['-N'], {
-  env: { ...process.env, LD_PRELOAD: stub, XS_STUB_DIR: dir, XS_STUB_DOMAINS: domainsFile, XENSTORED_RUNDIR: dir },
-  stdio: 'ignore',
-});
-for (let i = 0; ; i++) {
-  const ok = await new Promise((resolve) => {
-    const s = connect(sock);
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-  if (ok) break;
-  if (i > 200) throw new Error('cxenstored did not start');
-  await sleep(50);
-}
+const cx = await startCxenstored('tsxend-bench-lc-');
+const { domainsFile } = cx;
+const sock = cx.socketPath;
 
 let serial = 0;
 const mac = (n, k) => `00:16:3e:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}:0${k}`;
@@ -122,8 +95,7 @@ try {
   }
 } finally {
   await env.close();
-  cx.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  cx.stop();
 }
 
 console.log(`six-device domain create + destroy against cxenstored 4.17, devices=${deviceMode}, ${iterations} iterations each (after 5 warm-up), node ${process.version}`);

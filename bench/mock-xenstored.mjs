@@ -7,19 +7,15 @@
 // Needs Debian's xen-utils-4.17 (xenstored, test-xenstore), libxen-dev and gcc (the
 // hypervisor stub of test/fixtures/xsstub.c is compiled into a temporary directory).
 
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Buffer } from 'node:buffer';
-import { setTimeout } from 'node:timers';
 import { MockXenstored } from '../dist/xenstore/mock/index.js';
+import { startCxenstored } from './xenstored-lib.mjs';
 
 const run = promisify(execFile);
 const TEST = '/usr/lib/xen-4.17/bin/test-xenstore';
-const XENSTORED = '/usr/lib/xen-4.17/bin/xenstored';
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
@@ -28,37 +24,13 @@ const opt = (name, dflt) => {
 const iterations = opt('--iterations', 200);
 const rounds = opt('--rounds', 3);
 
-for (const f of [TEST, XENSTORED]) if (!existsSync(f)) throw new Error(`${f} missing: install xen-utils-4.17`);
+if (!existsSync(TEST)) throw new Error(`${TEST} missing: install xen-utils-4.17`);
 
-const dir = mkdtempSync(join(tmpdir(), 'tsxend-bench-xs-'));
-const stub = join(dir, 'xsstub.so');
-execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', stub, new URL('../test/fixtures/xsstub.c', import.meta.url).pathname, '-ldl', '-lpthread']);
-writeFileSync(join(dir, 'domains'), '');
-writeFileSync(join(dir, 'xsd_port'), '1');
-writeFileSync(join(dir, 'xsd_kva'), Buffer.alloc(4096));
-
-const waitSocket = async (path) => {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = connect(path);
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no socket at ${path}`);
-};
-
-const cSock = join(dir, 'socket');
-const cx = spawn(XENSTORED, ['-N'], {
-  env: { ...process.env, LD_PRELOAD: stub, XS_STUB_DIR: dir, XS_STUB_DOMAINS: join(dir, 'domains'), XENSTORED_RUNDIR: dir },
-  stdio: 'ignore',
-});
+const cx = await startCxenstored();
+const cSock = cx.socketPath;
 const mock = new MockXenstored();
-const mSock = join(dir, 'mock.sock');
+const mSock = join(cx.dir, 'mock.sock');
 await mock.listen(mSock);
-await waitSocket(cSock);
 
 async function measure(sock) {
   const { stdout } = await run(TEST, ['-i', String(iterations)], { env: { ...process.env, XENSTORED_PATH: sock }, timeout: 600_000 });
@@ -79,9 +51,8 @@ try {
     for (const who of order) samples[who].push(await measure(who === 'mock' ? mSock : cSock));
   }
 } finally {
-  cx.kill('SIGTERM');
   await mock.close();
-  rmSync(dir, { recursive: true, force: true });
+  cx.stop();
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -9,18 +9,15 @@
 // the C side (bench/xenstore-client.c) and the hypervisor stub (test/fixtures/xsstub.c) are
 // compiled into a temporary directory at bench time.
 
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Buffer } from 'node:buffer';
-import { setTimeout } from 'node:timers';
 import { openXenstore } from '../dist/xenstore/index.js';
+import { startCxenstored } from './xenstored-lib.mjs';
 
 const run = promisify(execFile);
-const XENSTORED = '/usr/lib/xen-4.17/bin/xenstored';
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
@@ -30,36 +27,13 @@ const ops = opt('--ops', 20000);
 const rounds = opt('--rounds', 3);
 const json = argv.includes('--json');
 
-for (const f of [XENSTORED, '/usr/include/xenstore.h']) if (!existsSync(f)) throw new Error(`${f} missing: install xen-utils-4.17 and libxen-dev`);
+if (!existsSync('/usr/include/xenstore.h')) throw new Error('/usr/include/xenstore.h missing: install libxen-dev');
 
-const dir = mkdtempSync(join(tmpdir(), 'tsxend-bench-client-'));
 const here = (p) => new URL(p, import.meta.url).pathname;
-const stub = join(dir, 'xsstub.so');
-const cbench = join(dir, 'xs-bench');
-execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', stub, here('../test/fixtures/xsstub.c'), '-ldl', '-lpthread']);
+const daemon = await startCxenstored('tsxend-bench-client-');
+const sock = daemon.socketPath;
+const cbench = join(daemon.dir, 'xs-bench');
 execFileSync('gcc', ['-O2', '-o', cbench, here('./xenstore-client.c'), '-lxenstore']);
-writeFileSync(join(dir, 'domains'), '');
-writeFileSync(join(dir, 'xsd_port'), '1');
-writeFileSync(join(dir, 'xsd_kva'), Buffer.alloc(4096));
-
-async function waitSocket(path) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((resolve) => {
-      const s = connect(path);
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no socket at ${path}`);
-}
-
-const sock = join(dir, 'socket');
-const daemon = spawn(XENSTORED, ['-N'], {
-  env: { ...process.env, LD_PRELOAD: stub, XS_STUB_DIR: dir, XS_STUB_DOMAINS: join(dir, 'domains'), XENSTORED_RUNDIR: dir },
-  stdio: 'ignore',
-});
 
 /** The daemon's CPU time so far in µs (utime + stime from /proc, 100 Hz ticks). */
 function daemonCpuUs() {
@@ -114,7 +88,6 @@ async function measureTs(xs, n) {
 const samples = { c: [], ts: [] };
 let xs;
 try {
-  await waitSocket(sock);
   xs = await openXenstore({ kind: 'socket', path: sock });
   // Warm-up (JIT, daemon allocations), discarded.
   await measureC(Math.min(ops, 2000));
@@ -125,8 +98,7 @@ try {
   }
 } finally {
   await xs?.close();
-  daemon.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  daemon.stop();
 }
 
 // Medians, and the best round of each side: on a shared VM a round trip is bimodal (the two
