@@ -1,13 +1,13 @@
-// The binding against the recording fake (test/fixtures/xcfake): a create calls libxc and
-// libxenguest in libxl's order with the right arguments; every failure at every step becomes a
-// typed error naming the call and the domain, and the create's undo leaves the fake with no domain.
+// The binding against the recording fake (test/fixtures/xcfake): a PV or PVH create calls libxc
+// and libxenguest in libxl's order with the right arguments; every failure at every step becomes
+// a typed error naming the call and the domain, and the create's undo leaves the fake with no domain.
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { TsxError } from '../../src/errors.js';
-import type { BuildResult, Hypervisor } from '../../src/hypervisor/types.js';
+import type { BuildResult, GuestType, Hypervisor } from '../../src/hypervisor/types.js';
 import { XenHypervisor } from '../../src/hypervisor/xen/index.js';
 import { startXcFake, xcfakeUnavailable, type XcFake } from '../fixtures/xcfake/xcfake.js';
 
@@ -24,8 +24,8 @@ writeFileSync(KERNEL, 'kernel');
 writeFileSync(RAMDISK, 'ramdisk');
 
 /** The lifecycle's create pipeline, step for step (issue 5's order), with destroy on failure. */
-async function createPv(hv: Hypervisor): Promise<{ domid: number; store: number; console: number; build: BuildResult }> {
-  const domid = await hv.createDomain({ uuid: UUID, type: 'pv', maxVcpus: 2 });
+async function createGuest(hv: Hypervisor, type: GuestType = 'pv'): Promise<{ domid: number; store: number; console: number; build: BuildResult }> {
+  const domid = await hv.createDomain({ uuid: UUID, type, maxVcpus: 2 });
   try {
     await hv.setMaxVcpus(domid, 2);
     await hv.setMaxMemory(domid, 524288);
@@ -33,7 +33,7 @@ async function createPv(hv: Hypervisor): Promise<{ domid: number; store: number;
     const store = await hv.allocUnboundEvtchn(domid, 0);
     const console = await hv.allocUnboundEvtchn(domid, 0);
     const build = await hv.build(domid, {
-      type: 'pv',
+      type,
       kernel: KERNEL,
       ramdisk: RAMDISK,
       cmdline: 'root=/dev/xvda1 console=hvc0',
@@ -50,6 +50,8 @@ async function createPv(hv: Hypervisor): Promise<{ domid: number; store: number;
     throw err;
   }
 }
+
+const createPv = (hv: Hypervisor) => createGuest(hv, 'pv');
 
 const CREATE_ORDER = [
   'xc_physinfo',
@@ -72,6 +74,39 @@ const CREATE_ORDER = [
   'xc_dom_release',
   'xc_domain_unpause',
 ];
+
+// libxl 4.17's PVH create: libxl__build_pre (its arch part: hvm_set_conf_params and the paging
+// pool; no memmap limit), then libxl__build_hvm with libxl__build_dom and the ACPI/e820 step.
+const PVH_ORDER = [
+  'xc_physinfo',
+  'xc_domain_create',
+  'xc_domain_max_vcpus',
+  'xc_domain_setmaxmem',
+  'xc_evtchn_alloc_unbound',
+  'xc_evtchn_alloc_unbound',
+  'xc_hvm_param_set',
+  'xc_hvm_param_set',
+  'xc_set_paging_mempool_size',
+  'xc_dom_allocate',
+  'xc_dom_kernel_file',
+  'xc_dom_module_file',
+  'xc_dom_boot_xen_init',
+  'xc_dom_parse_image',
+  'xc_dom_mem_init',
+  'xc_dom_boot_mem_init',
+  'xc_domain_getinfolist',
+  'xc_dom_guest_os',
+  'xc_dom_feature_get',
+  'xc_domain_set_memory_map',
+  'xc_dom_build_image',
+  'xc_dom_boot_image',
+  'xc_dom_gnttab_init',
+  'xc_dom_release',
+  'xc_domain_unpause',
+];
+
+/** Calls that cannot fail (void, or answers libxl does not check). */
+const CANNOT_FAIL = new Set(['xc_dom_release', 'xc_dom_guest_os', 'xc_dom_feature_get']);
 
 suite('XenHypervisor over the recording fake', () => {
   let fake: XcFake;
@@ -191,12 +226,95 @@ suite('XenHypervisor over the recording fake', () => {
     expect(seen).toEqual([`created ${domid} paused`, `changed ${domid} unpaused`, `destroyed ${domid}`]);
   });
 
-  it('an unknown guest type is refused with a typed error before any native build call', async () => {
+  it('creates a PVH domain as libxl 4.17 does: flags, params, paging pool, memory layout, ACPI, e820, guest frames', async () => {
+    const r = await createGuest(hv, 'pvh');
+    const calls = fake.calls();
+    expect(calls.map((c) => c.call)).toEqual(PVH_ORDER);
+    const at = (name: string, i = 0) => calls.filter((c) => c.call === name)[i]!;
+    // CDF_hvm | CDF_hap (the fake's host has HAP), no IOMMU; only the local APIC emulated.
+    expect(at('xc_domain_create')).toMatchObject({ handle: UUID, flags: 3, iommu_opts: 0, max_vcpus: 2, emulation_flags: 1, misc_flags: 0 });
+    expect(at('xc_domain_setmaxmem')).toMatchObject({ domid: r.domid, max_memkb: 524288 });
+    // hvm_set_conf_params for PVH: timer mode no_delay_for_missed_ticks, altp2m off.
+    expect(at('xc_hvm_param_set', 0)).toMatchObject({ domid: r.domid, param: 10, value: 1 });
+    expect(at('xc_hvm_param_set', 1)).toMatchObject({ domid: r.domid, param: 35, value: 0 });
+    // libxl__get_required_paging_memory: 4 * (256 * 2 vcpus + 512 MiB) KiB, in bytes.
+    expect(at('xc_set_paging_mempool_size')).toMatchObject({ domid: r.domid, size: 4096 * 1024 });
+    expect(at('xc_dom_allocate')).toMatchObject({ cmdline: 'root=/dev/xvda1 console=hvc0', features: null });
+    expect(at('xc_dom_kernel_file')).toMatchObject({ filename: KERNEL });
+    expect(at('xc_dom_module_file')).toMatchObject({ filename: RAMDISK, cmdline: null });
+    expect(at('xc_dom_boot_xen_init')).toMatchObject({
+      domid: r.domid,
+      container_type: 1, // XC_DOM_HVM_CONTAINER
+      target_pages: 65536, // 256 MiB
+      mmio_start: 0xfc000000, // below the ACPI info page
+      mmio_size: 0x4000000,
+      lowmem_end: 512 * 1024 * 1024,
+      highmem_end: 0,
+      vga_hole_size: 0,
+      device_model: false,
+      max_vcpus: 2,
+      xenstore_evtchn: r.store,
+      console_evtchn: r.console,
+      xenstore_domid: 0,
+      console_domid: 0,
+      claim_enabled: 0,
+      modules: 1,
+    });
+    expect(at('xc_dom_mem_init')).toMatchObject({ mem_mb: 512 }); // the maximum: the rest of target is PoD
+    expect(at('xc_dom_feature_get')).toMatchObject({ nr: 15 }); // XENFEAT_linux_rsdp_unrestricted
+    const modules = [
+      // A Linux kernel without rsdp_unrestricted: the RSDP in the last 64 bytes below 1 MiB.
+      { length: 64, addr: 0x100000 - 64, sum: 0, sig: 'RSD PTR ' },
+      { length: 4096, addr: 0xfc000000 }, // acpi_info
+      // Every table but the FACS (which has no checksum) sums to 0: the page sums to the FACS's bytes.
+      { length: 4096, addr: 0xfc001000, sum: (0x46 + 0x41 + 0x43 + 0x53 + 64 + 1) & 0xff, sig: 'FACS@...' },
+    ];
+    expect(at('xc_dom_build_image')['acpi_modules']).toMatchObject(modules);
+    const e820 = [
+      [0, 512 * 1024 * 1024, 1],
+      [0xfeff8000, 0x8000, 2], // the HVM special pages
+      [0xff000, 0x1000, 3],
+      [0xfc000000, 0x1000, 3],
+      [0xfc001000, 0x1000, 3],
+    ];
+    expect(at('xc_domain_set_memory_map')).toMatchObject({ domid: r.domid, nr_entries: 5, entries: e820 });
+    expect(at('xc_dom_build_image')['e820']).toEqual(e820); // the image carries the same map (start info)
+    // Guest frames of the special pages, no p2m translation; no PV ABI to report.
+    expect(r.build).toEqual({ storeGfn: 0xfeffcn, consoleGfn: 0xfefffn });
+    expect(await hv.getInfo(r.domid)).toMatchObject({ domid: r.domid, paused: false, memoryKiB: 262144, maxMemoryKiB: 524288 });
+  });
+
+  it('a PVH guest above the 4 GiB MMIO hole gets high memory in its layout and e820', async () => {
+    const domid = await hv.createDomain({ uuid: UUID, type: 'pvh', maxVcpus: 1 });
+    await hv.setMaxVcpus(domid, 1);
+    await hv.build(domid, { type: 'pvh', kernel: KERNEL, memoryKiB: 4096 * 1024, maxMemoryKiB: 8192 * 1024, vcpus: 1, storeEvtchn: 1, consoleEvtchn: 2 });
+    const calls = fake.calls();
+    const lowEnd = 0xfc000000;
+    const highEnd = 2 ** 32 + (8 * 2 ** 30 - lowEnd);
+    expect(calls.find((c) => c.call === 'xc_dom_boot_xen_init')).toMatchObject({ lowmem_end: lowEnd, highmem_end: highEnd, target_pages: 1048576, modules: 0 });
+    expect(calls.find((c) => c.call === 'xc_set_paging_mempool_size')).toMatchObject({ size: 4 * (256 + 8192) * 1024 });
+    const map = calls.find((c) => c.call === 'xc_domain_set_memory_map')!['entries'] as number[][];
+    expect(map[0]).toEqual([0, lowEnd, 1]);
+    expect(map.at(-1)).toEqual([2 ** 32, highEnd - 2 ** 32, 1]);
+    await hv.destroy(domid);
+  });
+
+  it('an HVM guest is refused with a typed error naming the type, before any native build call', async () => {
     const domid = await hv.createDomain({ uuid: UUID, type: 'hvm', maxVcpus: 1 });
     expect(fake.calls().find((c) => c.call === 'xc_domain_create')).toMatchObject({ flags: 3, emulation_flags: 0x7ff });
-    const err = await hv.build(domid, { type: 'hvm', memoryKiB: 1024, maxMemoryKiB: 1024, vcpus: 1, storeEvtchn: 1, consoleEvtchn: 2 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'TSX_ERR_XEN_UNSUPPORTED' });
-    expect(fake.calls().some((c) => c.call.startsWith('xc_dom_'))).toBe(false);
+    const before = fake.calls().length;
+    const err = (await hv.build(domid, { type: 'hvm', kernel: KERNEL, memoryKiB: 1024, maxMemoryKiB: 1024, vcpus: 1, storeEvtchn: 1, consoleEvtchn: 2 }).catch((e: unknown) => e)) as TsxError;
+    expect(err).toMatchObject({ code: 'TSX_ERR_XEN_UNSUPPORTED', details: { domid, type: 'hvm' } });
+    expect(err.message).toContain('hvm guest is not supported');
+    expect(fake.calls().length).toBe(before);
+  });
+
+  it('a PVH guest without a kernel is refused (bootloaders are not supported)', async () => {
+    const domid = await hv.createDomain({ uuid: UUID, type: 'pvh', maxVcpus: 1 });
+    const before = fake.calls().length;
+    const err = await hv.build(domid, { type: 'pvh', memoryKiB: 1024, maxMemoryKiB: 1024, vcpus: 1, storeEvtchn: 1, consoleEvtchn: 2 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TSX_ERR_XEN_UNSUPPORTED', details: { domid, type: 'pvh' } });
+    expect(fake.calls().length).toBe(before);
   });
 
   it('a missing kernel is reported as the xc_dom_kernel_file call failing, with errno and the xc error', async () => {
@@ -214,12 +332,13 @@ suite('XenHypervisor over the recording fake', () => {
 
   // Every counted call of a create, failed in turn: the error names that call, and the undo
   // (destroy) leaves the fake with no domain.
-  for (let step = 1; step <= CREATE_ORDER.length; step++) {
-    const call = CREATE_ORDER[step - 1]!;
-    if (call === 'xc_dom_release') continue; // void: cannot fail
-    it(`a failure at step ${step} (${call}) is typed and leaves no domain`, async () => {
+  for (const [type, order] of [['pv', CREATE_ORDER], ['pvh', PVH_ORDER]] as const)
+  for (let step = 1; step <= order.length; step++) {
+    const call = order[step - 1]!;
+    if (CANNOT_FAIL.has(call)) continue;
+    it(`${type}: a failure at step ${step} (${call}) is typed and leaves no domain`, async () => {
       fake.reset({ failAt: step, errno: 12 });
-      const err = (await createPv(hv).catch((e: unknown) => e)) as TsxError;
+      const err = (await createGuest(hv, type).catch((e: unknown) => e)) as TsxError;
       expect(err).toBeInstanceOf(TsxError);
       expect(err.code).toBe('TSX_ERR_XEN_CALL_FAILED');
       expect(err.details).toMatchObject({ call, errno: 12, errnoName: 'ENOMEM', xcError: { code: 1, message: `xcfake: injected failure in ${call}` } });

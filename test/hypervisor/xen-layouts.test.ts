@@ -14,13 +14,13 @@ if (why && process.env['CI'] === 'true') throw new Error(`xen layout check canno
 const suite = why ? describe.skip : describe;
 if (why) console.warn(`skipping the Xen layout check: ${why}`);
 
-const FIELD_BYTES: Record<string, number> = { 'void *': 8, uint64_t: 8, uint32_t: 4, int32_t: 4 };
+const FIELD_BYTES: Record<string, number> = { 'void *': 8, uint64_t: 8, uint32_t: 4, int32_t: 4, bool: 1, 'xc_hvm_firmware_module[4]': 4 * 24 };
 
 suite('Xen 4.17 struct layouts (gcc vs koffi)', () => {
   const c = headerLayouts();
   const layouts = xenLayouts(koffi);
 
-  for (const name of ['createdomain', 'domaininfo', 'physinfo', 'xcError'] as const) {
+  for (const name of ['createdomain', 'domaininfo', 'physinfo', 'xcError', 'e820entry', 'firmwareModule'] as const) {
     it(`${name}: same size and every field at the same offset with the same size`, () => {
       const fromC = c.structs[name];
       expect(fromC, `layouts.c prints ${name}`).toBeDefined();
@@ -52,6 +52,10 @@ suite('Xen 4.17 struct layouts (gcc vs koffi)', () => {
     }
   });
 
+  it('acpi_modules holds MAX_ACPI_MODULES struct xc_hvm_firmware_module', () => {
+    expect(koffi.sizeof(layouts.firmwareModule) * XEN.MAX_ACPI_MODULES).toBe(c.xc_dom_image.fields['acpi_modules']![1]);
+  });
+
   it('the flag bits and constants the binding uses are the header values', () => {
     const k = c.constants;
     expect(k['XEN_DOMCTL_INTERFACE_VERSION']).toBe(0x15);
@@ -77,6 +81,21 @@ suite('Xen 4.17 struct layouts (gcc vs koffi)', () => {
       [XEN.XENVER_version, 'XENVER_version'],
       [XEN.XENVER_extraversion, 'XENVER_extraversion'],
       [XEN.XC_DOM_PV_CONTAINER, 'XC_DOM_PV_CONTAINER'],
+      [XEN.XC_DOM_HVM_CONTAINER, 'XC_DOM_HVM_CONTAINER'],
+      [XEN.MAX_ACPI_MODULES, 'MAX_ACPI_MODULES'],
+      [XEN.HVM_PARAM_STORE_PFN, 'HVM_PARAM_STORE_PFN'],
+      [XEN.HVM_PARAM_TIMER_MODE, 'HVM_PARAM_TIMER_MODE'],
+      [XEN.HVM_PARAM_CONSOLE_PFN, 'HVM_PARAM_CONSOLE_PFN'],
+      [XEN.HVM_PARAM_ALTP2M, 'HVM_PARAM_ALTP2M'],
+      [XEN.HVMPTM_no_delay_for_missed_ticks, 'HVMPTM_no_delay_for_missed_ticks'],
+      [XEN.XENFEAT_linux_rsdp_unrestricted, 'XENFEAT_linux_rsdp_unrestricted'],
+      [XEN.X86_HVM_NR_SPECIAL_PAGES, 'X86_HVM_NR_SPECIAL_PAGES'],
+      [XEN.X86_HVM_END_SPECIAL_REGION, 'X86_HVM_END_SPECIAL_REGION'],
+      [XEN.E820_RAM, 'E820_RAM'],
+      [XEN.E820_RESERVED, 'E820_RESERVED'],
+      [XEN.E820_ACPI, 'E820_ACPI'],
+      [XEN.E820MAX, 'E820MAX'],
+      [XEN.HVM_MAX_VCPUS, 'HVM_MAX_VCPUS'],
     ];
     for (const [ours, name] of pairs) expect(ours, name).toBe(k[name]);
     expect(['SHUTDOWN_poweroff', 'SHUTDOWN_reboot', 'SHUTDOWN_suspend', 'SHUTDOWN_crash', 'SHUTDOWN_watchdog', 'SHUTDOWN_soft_reset'].map((n) => k[n])).toEqual([0, 1, 2, 3, 4, 5]);
@@ -100,5 +119,9 @@ suite('Xen 4.17 struct layouts (gcc vs koffi)', () => {
     }
     const fake = exported(startXcFake().path);
     expect(BOUND_SYMBOLS.filter((s) => !fake.has(s))).toEqual([]);
+    // libxl's PVH DSDT, read from libxenlight when present (the fake stands in for it).
+    for (const s of ['dsdt_pvh', 'dsdt_pvh_len']) expect(fake.has(s), s).toBe(true);
+    const xenlight = '/usr/lib/x86_64-linux-gnu/libxenlight.so.4.17';
+    if (existsSync(xenlight)) for (const s of ['dsdt_pvh', 'dsdt_pvh_len']) expect(exported(xenlight).has(s), s).toBe(true);
   });
 });

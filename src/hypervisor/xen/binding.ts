@@ -17,11 +17,14 @@ export interface XenLibPaths {
   readonly xenctrl?: string;
   /** libxenguest; default the Debian 12 soname. */
   readonly xenguest?: string;
+  /** libxenlight, only read for libxl's PVH DSDT (dsdt_pvh); optional. */
+  readonly xenlight?: string;
 }
 
 export const DEFAULT_LIBS: Required<XenLibPaths> = {
   xenctrl: 'libxenctrl.so.4.17',
   xenguest: 'libxenguest.so.4.17',
+  xenlight: 'libxenlight.so.4.17',
 };
 
 const XENCTRL_PROTOTYPES = [
@@ -42,6 +45,9 @@ const XENCTRL_PROTOTYPES = [
   'int xc_domain_getinfolist(void *xch, uint32_t first_domain, unsigned int max_domains, void *info)',
   'int xc_physinfo(void *xch, void *info)',
   'int xc_version(void *xch, int cmd, void *arg)',
+  'int xc_hvm_param_set(void *xch, uint32_t dom, uint32_t param, uint64_t value)',
+  'int xc_set_paging_mempool_size(void *xch, uint32_t domid, uint64_t size)',
+  'int xc_domain_set_memory_map(void *xch, uint32_t domid, void *entries, uint32_t nr_entries)',
 ] as const;
 
 const XENGUEST_PROTOTYPES = [
@@ -56,6 +62,8 @@ const XENGUEST_PROTOTYPES = [
   'int xc_dom_build_image(void *dom)',
   'int xc_dom_boot_image(void *dom)',
   'int xc_dom_gnttab_init(void *dom)',
+  'const char *xc_dom_guest_os(void *dom)',
+  'bool xc_dom_feature_get(void *dom, unsigned int nr)',
 ] as const;
 
 /** Name of a C function from its prototype string. */
@@ -82,11 +90,13 @@ export interface XcCallFailure {
 export class Xc {
   readonly layouts: XenLayouts;
   private xch: unknown;
+  private dsdt: Buffer | null | undefined;
 
   private constructor(
     readonly koffi: KoffiModule,
     private readonly fns: Map<string, Fn>,
     xch: unknown,
+    private readonly xenlightPath: string,
   ) {
     this.layouts = xenLayouts(koffi);
     this.xch = xch;
@@ -127,7 +137,7 @@ export class Xc {
         }
       }
     }
-    const xc = new Xc(koffi, fns, null);
+    const xc = new Xc(koffi, fns, null, libs.xenlight);
     const xch = xc.raw('xc_interface_open', null, null, 0);
     if (xch === null) {
       const errno = koffi.errno();
@@ -137,6 +147,23 @@ export class Xc {
     }
     xc.xch = xch;
     return xc;
+  }
+
+  /**
+   * libxl's PVH DSDT (the AML libxenlight exports as dsdt_pvh), read once; null when that
+   * library or symbol is missing (the build then uses an AML-less DSDT).
+   */
+  pvhDsdt(): Buffer | null {
+    if (this.dsdt !== undefined) return this.dsdt;
+    try {
+      const lib = this.koffi.load(this.xenlightPath);
+      const len = this.koffi.decode(lib.symbol('dsdt_pvh_len', 'unsigned int'), 'unsigned int') as number;
+      const bytes = this.koffi.decode(lib.symbol('dsdt_pvh', 'uint8_t'), this.koffi.array('uint8_t', len, 'Array')) as number[];
+      this.dsdt = Buffer.from(bytes);
+    } catch {
+      this.dsdt = null;
+    }
+    return this.dsdt;
   }
 
   get handle(): unknown {

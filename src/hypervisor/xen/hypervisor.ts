@@ -17,7 +17,7 @@ import type {
 import { E_XEN_CALL_FAILED } from '../errors.js';
 import type { DomainPublisher, PublishedState } from '../simulated-publish.js';
 import { Xc, type XenLibPaths } from './binding.js';
-import { buildPv } from './build.js';
+import { buildPv, buildPvh, checkBuildable, type PvhDomainFacts } from './build.js';
 import { XEN } from './layouts.js';
 import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
 
@@ -56,6 +56,8 @@ export class XenHypervisor implements Hypervisor {
   /** Domains Xen runs as HVM containers (HVM, PVH): from their create, or XEN_DOMINF_hvm_guest. */
   private readonly hvmDomains = new Set<number>();
   private physCaps: number | undefined;
+  /** What a PVH build of a domain created here needs from its create (libxl's b_info). */
+  private readonly buildFacts = new Map<number, PvhDomainFacts>();
 
   constructor(private readonly options: XenHypervisorOptions = {}) {}
 
@@ -105,12 +107,15 @@ export class XenHypervisor implements Hypervisor {
     const id = domid[0] ?? 0;
     if (spec.type !== 'pv') this.hvmDomains.add(id);
     this.pendingBuild.add(id);
+    this.buildFacts.set(id, { maxVcpus: spec.maxVcpus, hap: spec.type !== 'pv' && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 });
     await this.settle();
     return id;
   }
 
   async setMaxVcpus(domid: number, vcpus: number): Promise<void> {
     (await this.open()).call('xc_domain_max_vcpus', domid, domid, vcpus);
+    const facts = this.buildFacts.get(domid);
+    if (facts) this.buildFacts.set(domid, { ...facts, maxVcpus: vcpus });
   }
 
   async setMaxMemory(domid: number, kib: number): Promise<void> {
@@ -146,8 +151,12 @@ export class XenHypervisor implements Hypervisor {
   }
 
   async build(domid: number, spec: BuildSpec): Promise<BuildResult> {
-    const result = buildPv(await this.open(), domid, spec);
+    const xc = await this.open();
+    checkBuildable(domid, spec);
+    const result =
+      spec.type === 'pvh' ? buildPvh(xc, domid, spec, this.buildFacts.get(domid) ?? { maxVcpus: spec.vcpus, hap: this.isHvm(domid) && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 }) : buildPv(xc, domid, spec);
     this.pendingBuild.delete(domid);
+    this.buildFacts.delete(domid);
     return result;
   }
 
@@ -180,6 +189,7 @@ export class XenHypervisor implements Hypervisor {
       if (!(err instanceof TsxError && err.details['errnoName'] === 'ESRCH')) throw err;
     }
     this.pendingBuild.delete(domid);
+    this.buildFacts.delete(domid);
     this.hvmDomains.delete(domid);
     await this.settle();
   }

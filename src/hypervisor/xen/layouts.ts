@@ -6,7 +6,7 @@
 
 import type * as Koffi from 'koffi';
 
-type KoffiModule = Pick<typeof Koffi, 'struct' | 'array'>;
+type KoffiModule = Pick<typeof Koffi, 'struct' | 'array' | 'pack'>;
 type TypeObject = ReturnType<KoffiModule['struct']>;
 
 export interface XenLayouts {
@@ -18,6 +18,10 @@ export interface XenLayouts {
   readonly physinfo: TypeObject;
   /** xc_error. */
   readonly xcError: TypeObject;
+  /** struct e820entry (packed, 20 bytes): what xc_domain_set_memory_map takes. */
+  readonly e820entry: TypeObject;
+  /** struct xc_hvm_firmware_module: one of xc_dom_image's acpi_modules. */
+  readonly firmwareModule: TypeObject;
 }
 
 const cache = new WeakMap<object, XenLayouts>();
@@ -86,7 +90,17 @@ export function xenLayouts(koffi: KoffiModule): XenLayouts {
     code: 'int32_t',
     message: koffi.array('char', 1024, 'String'),
   });
-  const layouts = { createdomain, domaininfo, physinfo, xcError };
+  const e820entry = koffi.pack('tsx_e820entry', {
+    addr: 'uint64_t',
+    size: 'uint64_t',
+    type: 'uint32_t',
+  });
+  const firmwareModule = koffi.struct('tsx_xc_hvm_firmware_module', {
+    data: 'void *',
+    length: 'uint32_t',
+    guest_addr_out: 'uint64_t',
+  });
+  const layouts = { createdomain, domaininfo, physinfo, xcError, e820entry, firmwareModule };
   cache.set(koffi, layouts);
   return layouts;
 }
@@ -109,6 +123,17 @@ export const XC_DOM_IMAGE_FIELDS = {
   claim_enabled: { offset: 604, type: 'int32_t' },
   container_type: { offset: 1712, type: 'int32_t' },
   max_vcpus: { offset: 1944, type: 'uint32_t' },
+  // HVM containers (PVH): libxl__build_hvm's memory layout and the ACPI tables.
+  target_pages: { offset: 1720, type: 'uint64_t' },
+  mmio_start: { offset: 1728, type: 'uint64_t' },
+  mmio_size: { offset: 1736, type: 'uint64_t' },
+  lowmem_end: { offset: 1744, type: 'uint64_t' },
+  highmem_end: { offset: 1752, type: 'uint64_t' },
+  vga_hole_size: { offset: 1760, type: 'uint64_t' },
+  device_model: { offset: 1768, type: 'bool' },
+  acpi_modules: { offset: 1800, type: 'xc_hvm_firmware_module[4]' },
+  e820: { offset: 1920, type: 'void *' },
+  e820_entries: { offset: 1928, type: 'uint32_t' },
 } as const;
 
 export type XcDomImageField = keyof typeof XC_DOM_IMAGE_FIELDS;
@@ -136,4 +161,19 @@ export const XEN = {
   XENVER_version: 0,
   XENVER_extraversion: 1,
   XC_DOM_PV_CONTAINER: 0,
+  XC_DOM_HVM_CONTAINER: 1,
+  MAX_ACPI_MODULES: 4,
+  HVM_PARAM_STORE_PFN: 1,
+  HVM_PARAM_TIMER_MODE: 10,
+  HVM_PARAM_CONSOLE_PFN: 17,
+  HVM_PARAM_ALTP2M: 35,
+  HVMPTM_no_delay_for_missed_ticks: 1,
+  XENFEAT_linux_rsdp_unrestricted: 15,
+  X86_HVM_NR_SPECIAL_PAGES: 8,
+  X86_HVM_END_SPECIAL_REGION: 0xff000,
+  E820_RAM: 1,
+  E820_RESERVED: 2,
+  E820_ACPI: 3,
+  E820MAX: 128,
+  HVM_MAX_VCPUS: 128,
 } as const;
