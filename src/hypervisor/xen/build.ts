@@ -181,7 +181,7 @@ export function buildPvh(xc: Xc, domid: number, spec: BuildSpec, facts: PvhDomai
       if (rc !== 0) throw xc.failure(name, domid);
     };
     setField(xc, dom, 'container_type', XEN.XC_DOM_HVM_CONTAINER);
-    setField(xc, dom, 'target_pages', BigInt(spec.memoryKiB >> 2));
+    setField(xc, dom, 'target_pages', BigInt(Math.floor(spec.memoryKiB / 4)));
     setField(xc, dom, 'claim_enabled', 0);
     // libxl__domain_firmware, PVH without a shim: the kernel itself, the ramdisk as a module.
     step('xc_dom_kernel_file', spec.kernel);
