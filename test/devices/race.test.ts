@@ -32,9 +32,9 @@ function devicesIn(order: string[]): { uuid: string; entry: DeviceEntry }[] {
   return order.map((cls) => all.find((d) => d.entry.class === cls)!);
 }
 
-async function runDaemon(b: Bench, domid: number, delayMs = 0): Promise<() => void> {
+async function runDaemon(b: Bench, domid: number, delayMs = 0, stray = false): Promise<() => void> {
   const [node, script] = defaultVfbCommand().argv as [string, string];
-  const child = spawn(node, [script, '--domid', String(domid), '--xenstore', b.socket, '--delay-ms', String(delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(node, [script, '--domid', String(domid), '--xenstore', b.socket, '--delay-ms', String(delayMs), ...(stray ? ['--unguarded'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   await once(child.stdout, 'data'); // "ready": its start-up writes are in the store
   return () => child.kill('SIGKILL');
 }
@@ -95,7 +95,7 @@ describe('the vfb/vkbd race of changeset 14926', () => {
 
   it('turns a backend written by someone else into a clear error, never a silent clash', async () => {
     b.mock.domains.create(6, 'paused');
-    const kill = await runDaemon(b, 6); // a stray daemon writes the vkbd backend first
+    const kill = await runDaemon(b, 6, 0, true); // a stray daemon writes the vkbd backend first
     const dm = createDeviceManager({ hotplug: new FakeHotplugRunner(scriptLike(b.xs)), xenstoredPath: b.socket });
     const err = await dm.writeDevices(b.ctx(6), devicesIn(['vkbd', 'vfb']), new UndoJournal()).catch((e: unknown) => e);
     kill();

@@ -1,6 +1,8 @@
 // The framebuffer backend daemon dies during and after a create: noticed, reported as an event,
 // and — during a create — a typed failure whose rollback leaves nothing behind.
 
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseXl } from '../../src/config/index.js';
 import { defaultVfbCommand } from '../../src/devices/index.js';
@@ -50,5 +52,22 @@ describe('framebuffer daemon supervision', () => {
     expect(active.map((v) => v.state)).toEqual(['init-wait', 'init-wait']);
     await expect.poll(() => b!.events.some((e) => e.type === 'backend.exited'), { timeout: 5000 }).toBe(true);
     await b.dm.destroyDevices(ctx, active, { force: true });
+  });
+
+  it('a daemon that starts after its devices were removed (toolstack killed, domain torn down) resurrects nothing and exits', async () => {
+    b = await startBench();
+    b.mock.domains.create(32, 'paused');
+    for (const p of ['/local/domain/32/device', '/libxl/32/device']) await b.xs.write(p, '');
+    const before = await dumpTree(b.xs, '/');
+    const ctx = b.ctx(32, config.uuid);
+    const written = await b.dm.writeDevices(ctx, devices, new UndoJournal());
+    // The daemon of a killed toolstack, still starting while a restarted one tears the devices down.
+    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const child = spawn(node, [script, '--domid', '32', '--xenstore', b.socket, '--delay-ms', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(child, 'exit');
+    await b.dm.destroyDevices(ctx, written, { force: true });
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+    expect(await dumpTree(b.xs, '/')).toEqual(before);
   });
 });

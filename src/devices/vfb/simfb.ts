@@ -4,7 +4,7 @@
 // Connected once the frontends are Initialised, Closed when the toolstack closes.
 //
 // Run as a child process: node simfb.js --domid N [--backend-domid 0] --xenstore PATH
-//   [--delay-ms N] [--wait-for-backends]. The VNC password, if any, arrives in $TSXEND_VNCPASSWD.
+//   [--delay-ms N] [--wait-for-backends] [--unguarded]. The VNC password, if any, arrives in $TSXEND_VNCPASSWD.
 
 import { parseArgs } from 'node:util';
 import { openXenstore } from '../../xenstore/index.js';
@@ -17,6 +17,8 @@ const { values } = parseArgs({
     xenstore: { type: 'string' },
     'delay-ms': { type: 'string', default: '0' },
     'wait-for-backends': { type: 'boolean', default: false },
+    // Tests: write the start-up nodes even with no vfb device (a stray daemon, a foreign writer).
+    unguarded: { type: 'boolean', default: false },
   },
 });
 
@@ -45,13 +47,27 @@ if (values['wait-for-backends']) {
   await w.close();
 }
 
-// Start-up writes, as xen-vncfb made them: the vkbd backend first, then the vfb backend.
-await xs.write(`${vkbd}/feature-abs-pointer`, '1');
-await xs.write(`${vkbd}/hotplug-status`, 'connected');
-await xs.write(`${vkbd}/state`, '2');
-await xs.write(`${vfb}/feature-resize`, '1');
-await xs.write(`${vfb}/hotplug-status`, 'connected');
-await xs.write(`${vfb}/state`, '2');
+// Start-up writes, as xen-vncfb made them: the vkbd backend first, then the vfb backend (into
+// a vkbd directory that may not exist yet: the race of changeset 14926). In one transaction,
+// only while its own vfb device exists: a daemon that starts late (its toolstack was killed
+// and the domain torn down meanwhile) must not resurrect the directories.
+const present = await xs.transaction(async (tx) => {
+  if (!values.unguarded && (await tx.tryRead(`${vfb}/frontend`)) === undefined) return false;
+  await Promise.all([
+    tx.write(`${vkbd}/feature-abs-pointer`, '1'),
+    tx.write(`${vkbd}/hotplug-status`, 'connected'),
+    tx.write(`${vkbd}/state`, '2'),
+    tx.write(`${vfb}/feature-resize`, '1'),
+    tx.write(`${vfb}/hotplug-status`, 'connected'),
+    tx.write(`${vfb}/state`, '2'),
+  ]);
+  return true;
+});
+if (!present) {
+  process.stderr.write(`simfb: the vfb backend of domain ${domid} is gone\n`);
+  await xs.close();
+  process.exit(0);
+}
 process.stdout.write('ready\n');
 
 // Follow both devices: frontends Initialised → backends Connected; toolstack Closing → Closed.
