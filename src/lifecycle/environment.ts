@@ -126,7 +126,10 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
         ? undefined
         : async (domid) => {
             const conn = m ? await openXenstore({ kind: 'embedded' }, { embedded: { connect: () => m.connect({ domid }) } }) : await openConnection();
-            const sim = await startGuestFrontends(conn, domid, guestXs);
+            const sim = await startGuestFrontends(conn, domid, guestXs).catch(async (err: unknown) => {
+              await conn.close();
+              throw err;
+            });
             return { stop: async () => (await sim.stop(), await conn.close()) };
           };
       const g = new SimGuests(simulated, guestXs, { ...(options.guests || {}), ...(frontendDriver ? { frontendDriver } : {}) });

@@ -10,7 +10,8 @@ import type { DeviceManager, DomainDeviceContext } from '../devices/api.js';
 import { TsxError, hasTsxCode } from '../errors.js';
 import type { DomainInfo, Hypervisor, HostInfo } from '../hypervisor/types.js';
 import { UndoJournal } from '../util/journal.js';
-import type { XenstoreClient } from '../xenstore/types.js';
+import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
+import type { ConnectionEvent, XenstoreClient } from '../xenstore/types.js';
 import type {
   ConfigStore,
   CreateOptions,
@@ -32,6 +33,7 @@ import { EventLog, type EventInput } from './events.js';
 import { domPath, removeDomainNodes, vmPath, writeVcpus } from './layout.js';
 import { reactToShutdown } from './reactions.js';
 import { reconcile } from './reconcile.js';
+import { retryingXs, sweepDomainLeftovers } from './reconnect.js';
 import { canTransition, checkAllowed, Limiter } from './states.js';
 import { type Task, TaskTable } from './tasks.js';
 
@@ -49,6 +51,8 @@ export interface OrchestratorDeps {
   /** A domain that dies sooner than this after starting is not restarted (xend: 60 s). */
   readonly minRestartIntervalMs?: number;
   readonly eventRingSize?: number;
+  /** How long a rollback or destroy waits for a lost xenstore connection to come back (default 10 s). */
+  readonly xsReconnectWaitMs?: number;
   /** Tests: fail a create at a step. */
   readonly inject?: (step: CreateStep, config: XendConfig) => void | Promise<void>;
 }
@@ -64,11 +68,15 @@ export class DomainOrchestrator implements Orchestrator {
   readonly claims = new Claims();
   readonly records = new Map<string, DomainRecord>();
   readonly #limiter: Limiter;
-  readonly opts: Required<Pick<OrchestratorDeps, 'createTimeoutMs' | 'shutdownTimeoutMs' | 'minRestartIntervalMs'>>;
+  readonly opts: Required<Pick<OrchestratorDeps, 'createTimeoutMs' | 'shutdownTimeoutMs' | 'minRestartIntervalMs' | 'xsReconnectWaitMs'>>;
   readonly #inject: OrchestratorDeps['inject'];
   readonly #cleanups: (() => void | Promise<void>)[] = [];
   #stopping = false;
   #started = false;
+  #resyncing: Promise<void> | undefined;
+  #resyncAgain = false;
+  /** Domains whose rollback could not reach xenstore: their nodes are swept at the next resync. */
+  readonly #pendingSweeps = new Map<string, { domid: number; uuid: string; backends: number[] }>();
 
   constructor(deps: OrchestratorDeps) {
     this.xs = deps.xs;
@@ -78,7 +86,7 @@ export class DomainOrchestrator implements Orchestrator {
     this.log = deps.logger;
     this.events = new EventLog(deps.eventRingSize ?? 10_000);
     this.#limiter = new Limiter(deps.maxParallelCreates ?? 8);
-    this.opts = { createTimeoutMs: deps.createTimeoutMs ?? 60_000, shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 60_000, minRestartIntervalMs: deps.minRestartIntervalMs ?? 60_000 };
+    this.opts = { createTimeoutMs: deps.createTimeoutMs ?? 60_000, shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 60_000, minRestartIntervalMs: deps.minRestartIntervalMs ?? 60_000, xsReconnectWaitMs: deps.xsReconnectWaitMs ?? 10_000 };
     this.#inject = deps.inject;
   }
 
@@ -87,10 +95,8 @@ export class DomainOrchestrator implements Orchestrator {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    // /vm and /libxl exist for the daemon's life (xend's XendDomain.init ensures /vm).
-    // So is dom0's home (what xen-init-dom0 writes on a real host; xend recreated Domain-0).
-    const keep: [string, string][] = [['/vm', ''], ['/libxl', ''], ['/local/domain/0/name', 'Domain-0'], ['/local/domain/0/domid', '0']];
-    await Promise.all(keep.map(async ([p, v]) => ((await this.xs.tryRead(p)) === undefined ? this.xs.write(p, v) : undefined)));
+    await this.#ensureBase(this.xs);
+    this.#cleanups.push(this.xs.onConnectionEvent((e) => this.#onConnection(e)));
     this.#cleanups.push(this.hv.onStateChange((c) => void this.#onHypervisorChange(c.type === 'destroyed' ? c.domid : c.info.domid)));
     const release = await this.xs.watch('@releaseDomain');
     this.#cleanups.push(() => release.close());
@@ -100,11 +106,110 @@ export class DomainOrchestrator implements Orchestrator {
     await reconcile(this);
   }
 
+  /** /vm and /libxl exist for the daemon's life (xend's XendDomain.init ensures /vm), so does
+   * dom0's home (what xen-init-dom0 writes on a real host; xend recreated Domain-0). */
+  async #ensureBase(xs: XenstoreClient): Promise<void> {
+    const keep: [string, string][] = [['/vm', ''], ['/libxl', ''], ['/local/domain/0/name', 'Domain-0'], ['/local/domain/0/domid', '0']];
+    await Promise.all(keep.map(async ([p, v]) => ((await xs.tryRead(p)) === undefined ? xs.write(p, v) : undefined)));
+  }
+
+  // ---- xenstored going away and coming back ----
+
+  #onConnection(e: ConnectionEvent): void {
+    if (this.#stopping) return;
+    if (e.type === 'disconnected') {
+      this.log?.warn({ err: e.error }, 'xenstore connection lost; reconnecting');
+      this.emit({ type: 'xenstore.down', data: e.error ? { error: e.error.message } : {} });
+      return;
+    }
+    this.log?.info({ rewatched: e.rewatched }, 'xenstore connection back; resyncing');
+    this.emit({ type: 'xenstore.up', data: { rewatched: e.rewatched } });
+    void this.resync();
+  }
+
+  /** After a reconnect: re-reads xenstore and the hypervisor; one at a time, re-run if asked meanwhile. */
+  resync(): Promise<void> {
+    if (this.#resyncing) {
+      this.#resyncAgain = true;
+      return this.#resyncing;
+    }
+    const run = async () => {
+      do {
+        this.#resyncAgain = false;
+        await this.#resyncOnce().catch((err: unknown) => {
+          this.log?.error({ err }, 'resync after the xenstore reconnect failed');
+          this.emit({ type: 'xenstore.resynced', outcome: 'failed', data: { error: hasTsxCode(err) ? err.code : String(err), message: (err as Error).message } });
+        });
+      } while (this.#resyncAgain && this.xs.connected && !this.#stopping);
+    };
+    this.#resyncing = run().finally(() => (this.#resyncing = undefined));
+    return this.#resyncing;
+  }
+
+  async #resyncOnce(): Promise<void> {
+    const started = Date.now();
+    const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
+    // A restarted cxenstored starts empty: the base nodes come back first.
+    await this.#ensureBase(xs);
+    // Deaths missed while the store was away (no @releaseDomain reached us): react as to one.
+    const infos = new Map((await this.hv.list()).map((i) => [i.domid, i]));
+    const settled = [...this.records.values()].filter((r) => r.domid !== undefined && r.state !== 'creating' && r.state !== 'quarantined');
+    let vanished = 0;
+    await Promise.all(
+      settled.map(async (r) => {
+        const info = infos.get(r.domid as number);
+        if (info === undefined || info.dying) vanished++;
+        await this.#refresh(r, info);
+      }),
+    );
+    // Destroys that could not finish while the store was away: finish them now.
+    let finished = 0;
+    await Promise.all(
+      [...this.records.values()]
+        .filter((r) => r.state === 'dying' && r.reason?.startsWith('partial destroy') && this.tasks.running(r.uuid).length === 0)
+        .map((r) =>
+          r.queue.run(async () => {
+            if (r.state !== 'dying' || !r.reason?.startsWith('partial destroy')) return;
+            await this.destroyNow(r, true);
+            finished++;
+          }).catch((err: unknown) => this.log?.error({ err, uuid: r.uuid }, 'destroy left partial by the outage is still partial')),
+        ),
+    );
+    // Rollbacks that could not reach the store: sweep what they left.
+    let swept = 0;
+    for (const [key, p] of [...this.#pendingSweeps]) {
+      const info = await this.hv.getInfo(p.domid);
+      if (info !== undefined && info.uuid !== p.uuid) {
+        this.#pendingSweeps.delete(key); // the domid now belongs to someone else: never touch it
+        continue;
+      }
+      const left = await sweepDomainLeftovers(xs, p.domid, p.uuid, p.backends);
+      if (left.length === 0) {
+        this.#pendingSweeps.delete(key);
+        swept++;
+      }
+    }
+    // Never drop a running domain: one whose nodes the store no longer has (a restarted
+    // cxenstored starts empty) stays listed, flagged, and destroyable.
+    let lost = 0;
+    for (const r of [...this.records.values()]) {
+      if (r.domid === undefined || !['running', 'paused', 'shutting-down', 'shutdown', 'crashed'].includes(r.state)) continue;
+      if ((await xs.tryRead(`${domPath(r.domid)}/vm`)) === vmPath(r.uuid)) continue;
+      if (r.reason?.startsWith(XENSTORE_LOST)) continue;
+      lost++;
+      r.reason = `${XENSTORE_LOST}: xenstored came back without this domain's nodes; it still runs and can be destroyed`;
+      r.devices = r.devices.map((d) => ({ ...d, state: 'error', error: { code: E_XS_DISCONNECTED.code, message: 'xenstored came back without this device\'s nodes' } }));
+      this.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });
+    }
+    this.emit({ type: 'xenstore.resynced', outcome: 'ok', data: { domains: this.records.size, vanished, finished, swept, lost, ms: Date.now() - started } });
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     for (const t of this.tasks.allRunning()) if (t.view.operation === 'createDomain') this.tasks.cancel(t.id);
     await Promise.allSettled([...this.records.values()].map((r) => r.queue.run(async () => undefined)));
     for (const c of this.#cleanups.splice(0)) await c();
+    await this.#resyncing?.catch(() => undefined);
   }
 
   health(): HealthView {
@@ -252,11 +357,14 @@ export class DomainOrchestrator implements Orchestrator {
   async #createRecord(r: DomainRecord, task: Task, paused: boolean, fresh: boolean): Promise<DomainView> {
     const journal = new UndoJournal();
     const deadline = Date.now() + this.opts.createTimeoutMs;
+    // Forward steps fail fast when xenstore is gone; their undo waits for it to come back.
+    let rollingBack = false;
+    const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs, () => rollingBack);
     this.emitFor(r, 'domain.creating', { taskId: task.id, outcome: 'started' });
     try {
       const result = await this.#limiter.run(() =>
         runCreate(r.config, {
-          xs: this.xs,
+          xs,
           hv: this.hv,
           devices: this.devices,
           journal,
@@ -285,8 +393,18 @@ export class DomainOrchestrator implements Orchestrator {
       this.emitFor(r, paused ? 'domain.paused' : 'domain.running', { taskId: task.id, outcome: 'ok' });
       return this.view(r);
     } catch (err) {
+      rollingBack = true;
       const report = await journal.rollback();
       const domid = r.domid;
+      if (domid !== undefined) {
+        // A device write whose reply the outage swallowed has no undo yet: sweep its backends.
+        const backends = backendDomids(r.config);
+        const left = (await this.hv.getInfo(domid).catch(() => undefined)) === undefined ? await sweepDomainLeftovers(xs, domid, r.uuid, backends) : [];
+        if (left.length > 0) {
+          this.#pendingSweeps.set(`${domid}:${r.uuid}`, { domid, uuid: r.uuid, backends });
+          if (report.failed.length === 0) report.failed.push({ label: `store nodes of domain ${domid} (${left.join(', ')})`, error: new Error('xenstore unreachable') });
+        }
+      }
       r.domid = undefined;
       r.devices = [];
       this.claims.releaseAll(r.uuid);
@@ -330,12 +448,14 @@ export class DomainOrchestrator implements Orchestrator {
     const domid = r.domid;
     const leftovers: string[] = [];
     const reasons: string[] = [];
-    this.setState(r, 'dying');
+    // Each xenstore step waits (bounded) for a lost connection to come back and retries.
+    const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
+    this.setState(r, 'dying', r.reason?.startsWith(XENSTORE_LOST) ? r.reason : undefined);
     task?.step('destroying devices', 0.1);
     if (domid !== undefined) {
       const ctrl = new AbortController();
       try {
-        const res = await this.devices.destroyDevices(this.deviceContext(r, ctrl.signal, Date.now() + 10_000, task?.id), r.devices, { force });
+        const res = await this.devices.destroyDevices({ ...this.deviceContext(r, ctrl.signal, Date.now() + 10_000, task?.id), xs }, r.devices, { force });
         leftovers.push(...res.leftovers);
         if (res.leftovers.length > 0) reasons.push('devices did not close');
       } catch (err) {
@@ -350,7 +470,7 @@ export class DomainOrchestrator implements Orchestrator {
       }
     }
     task?.step('removing store nodes', 0.8);
-    const left = await removeDomainNodes(this.xs, domid, r.uuid);
+    const left = await removeDomainNodes(xs, domid, r.uuid);
     if (left.length > 0) reasons.push('store nodes could not be removed');
     leftovers.push(...left);
     const report: DestroyReport = { uuid: r.uuid, ...(domid === undefined ? {} : { domid }), leftovers };
@@ -644,4 +764,14 @@ export class DomainOrchestrator implements Orchestrator {
       this.emitFor(r, 'device.detached', { devClass, devid, taskId: task.id });
     });
   }
+}
+
+/** The reason prefix of a domain that runs but whose xenstore nodes a restarted xenstored lost. */
+export const XENSTORE_LOST = 'xenstore-lost';
+
+/** The domids serving a config's devices (dom0 always: the sweep must cover it). */
+function backendDomids(config: XendConfig): number[] {
+  const ids = new Set([0]);
+  for (const d of Object.values(config.devices)) if (/^\d+$/.test(String(d.config.backend))) ids.add(Number(d.config.backend));
+  return [...ids];
 }

@@ -7,6 +7,8 @@
 // Guests use their own xenstore connection, so the toolstack's round-trip counts stay its own.
 
 import type { Hypervisor, ShutdownReason } from '../hypervisor/types.js';
+import { isError } from '../errors.js';
+import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
 import type { Watch, XenstoreClient } from '../xenstore/types.js';
 
 interface Guest {
@@ -83,19 +85,38 @@ export class SimGuests {
   }
 
   async #run(g: Guest): Promise<void> {
-    const w = await this.xs.watch(`/local/domain/${g.domid}`);
+    const w = await this.#retry(g, () => this.xs.watch(`/local/domain/${g.domid}`));
+    if (w === undefined) return;
     if (g.stopped) {
       await w.close();
       return;
     }
     g.watch = w;
     const driver = this.options.frontendDriver;
-    if (driver && this.options.connectFrontends) g.frontends = driver(g.domid).catch(() => undefined);
+    if (driver && this.options.connectFrontends) {
+      g.frontends = this.#retry(g, () => driver(g.domid)).then(async (f) => {
+        if (f && g.stopped) await f.stop();
+        return f;
+      });
+    }
     for await (const ev of w) {
       if (g.stopped) break;
       // The first event (the watch's own, on the dom path) also catches a request written before the guest booted.
       if (ev.path.endsWith('/control/shutdown') || ev.path === `/local/domain/${g.domid}`) void this.#shutdownRequested(g);
       if (ev.path === `/local/domain/${g.domid}` || ev.path.includes('/device/') || ev.path.includes('/console')) void this.#scan(g);
+    }
+  }
+
+  /** A guest outlives a xenstored restart: what failed because the store was away is retried while it runs. */
+  async #retry<T>(g: Guest, fn: () => Promise<T>): Promise<T | undefined> {
+    for (let delay = 20; ; delay = Math.min(500, delay * 2)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (g.stopped || this.#closed) return undefined;
+        if (!isError(err, E_XS_DISCONNECTED) && !/down|ECONNREFUSED|ENOENT/.test(String((err as { code?: string }).code ?? (err as Error).message))) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
 

@@ -23,6 +23,18 @@ export function startBackendSimulator(xs: XenstoreClient, options: { backendDomi
       xs,
       backendRoot,
       async (path) => {
+        // A watch's own event (registration, also after a xenstored restart, when events were
+        // missed): re-examine every device, as a driver probing its bus does.
+        if (path === backendRoot || path === '/local/domain') {
+          for (const kind of ((await xs.tryDirectory(backendRoot)) ?? []).filter((k) => kinds.has(k))) {
+            for (const domid of (await xs.tryDirectory(`${backendRoot}/${kind}`)) ?? []) {
+              for (const devid of (await xs.tryDirectory(`${backendRoot}/${kind}/${domid}`)) ?? []) {
+                await stepBackend(xs, kind, `${backendRoot}/${kind}/${domid}/${devid}`).catch(() => undefined);
+              }
+            }
+          }
+          return;
+        }
         let m = DEVICE.exec(path);
         if (!m) {
           const fe = FRONTEND_STATE.exec(path);

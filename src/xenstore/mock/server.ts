@@ -34,6 +34,8 @@ export class MockXenstored {
   private server: Server | undefined;
   private path: string | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Set by crash(): new connections are refused until restart(). */
+  private down = false;
 
   constructor(options: MockXenstoredOptions = {}) {
     this.log = options.log;
@@ -43,6 +45,7 @@ export class MockXenstored {
 
   /** An in-memory connection: write requests into it, read replies and events from it. */
   connect(options: ConnectOptions = {}): Duplex {
+    if (this.down) throw Object.assign(new Error('mock xenstored is down (crashed)'), { code: 'ECONNREFUSED' });
     const domid = options.domid ?? 0;
     const core = this.core;
     // The sink's closures run only after `duplex` exists.
@@ -113,6 +116,30 @@ export class MockXenstored {
       this.log?.info({ socket: this.path }, 'mock xenstored stopped');
       this.path = undefined;
     }
+  }
+
+  /**
+   * A crash for fault tests: every connection (socket and in-memory) drops at once, the socket
+   * goes away and new connections are refused, but the tree, the domains and their
+   * introductions are kept, as a daemon restarted from a saved state would have them.
+   */
+  async crash(): Promise<void> {
+    this.down = true;
+    const path = this.path;
+    await this.close();
+    this.path = path;
+  }
+
+  /** Serves again after crash(), on the same socket path, with the tree as it was. */
+  async restart(): Promise<void> {
+    this.down = false;
+    const path = this.path;
+    this.path = undefined;
+    if (path !== undefined) await this.listen(path);
+  }
+
+  get isDown(): boolean {
+    return this.down;
   }
 
   // ---- inspection (tests, debugging) ----
