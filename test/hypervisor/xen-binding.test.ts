@@ -53,14 +53,19 @@ async function createGuest(hv: Hypervisor, type: GuestType = 'pv'): Promise<{ do
 
 const createPv = (hv: Hypervisor) => createGuest(hv, 'pv');
 
+// libxl 4.17's PV create: libxl__build_pre (max vcpus, max memory, the two event channels, then
+// libxl__arch_domain_create: memmap limit, TSC mode; then libxl__cpuid_legacy), then
+// libxl__build_pv with libxl__build_dom.
 const CREATE_ORDER = [
   'xc_physinfo',
   'xc_domain_create',
   'xc_domain_max_vcpus',
   'xc_domain_setmaxmem',
+  'xc_evtchn_alloc_unbound',
+  'xc_evtchn_alloc_unbound',
   'xc_domain_set_memmap_limit',
-  'xc_evtchn_alloc_unbound',
-  'xc_evtchn_alloc_unbound',
+  'xc_domain_set_tsc_info',
+  'xc_cpuid_apply_policy',
   'xc_dom_allocate',
   'xc_dom_kernel_file',
   'xc_dom_module_file',
@@ -75,8 +80,9 @@ const CREATE_ORDER = [
   'xc_domain_unpause',
 ];
 
-// libxl 4.17's PVH create: libxl__build_pre (its arch part: hvm_set_conf_params and the paging
-// pool; no memmap limit), then libxl__build_hvm with libxl__build_dom and the ACPI/e820 step.
+// libxl 4.17's PVH create: libxl__build_pre (its arch part: hvm_set_conf_params, TSC mode and
+// the paging pool, no memmap limit; then the CPUID policy), then libxl__build_hvm with
+// libxl__build_dom and the ACPI/e820 step.
 const PVH_ORDER = [
   'xc_physinfo',
   'xc_domain_create',
@@ -86,7 +92,9 @@ const PVH_ORDER = [
   'xc_evtchn_alloc_unbound',
   'xc_hvm_param_set',
   'xc_hvm_param_set',
+  'xc_domain_set_tsc_info',
   'xc_set_paging_mempool_size',
+  'xc_cpuid_apply_policy',
   'xc_dom_allocate',
   'xc_dom_kernel_file',
   'xc_dom_module_file',
@@ -104,6 +112,11 @@ const PVH_ORDER = [
   'xc_dom_release',
   'xc_domain_unpause',
 ];
+
+/** libxl__arch_domain_create for tsc_mode "default": mode 0, and no elapsed time, frequency or incarnation. */
+const DEFAULT_TSC = (domid: number) => ({ domid, tsc_mode: 0, elapsed_nsec: 0, gtsc_khz: 0, incarnation: 0 });
+/** libxl__cpuid_legacy for a new PV or PVH guest with no cpuid=, nested_hvm, tsc_mode or disable_migrate. */
+const DEFAULT_CPUID = (domid: number) => ({ domid, restore: false, featureset: null, nr_features: 0, pae: true, itsc: false, nested_virt: false, xend: null, msr: null });
 
 /** Calls that cannot fail (void, or answers libxl does not check). */
 const CANNOT_FAIL = new Set(['xc_dom_release', 'xc_dom_guest_os', 'xc_dom_feature_get']);
@@ -144,6 +157,8 @@ suite('XenHypervisor over the recording fake', () => {
     expect(at('xc_domain_setmaxmem')).toMatchObject({ domid: r.domid, max_memkb: 524288 });
     expect(at('xc_domain_set_memmap_limit')).toMatchObject({ domid: r.domid, map_limitkb: 524288 });
     expect(at('xc_evtchn_alloc_unbound', 0)).toMatchObject({ domid: r.domid, remote_dom: 0 });
+    expect(at('xc_domain_set_tsc_info')).toMatchObject(DEFAULT_TSC(r.domid));
+    expect(at('xc_cpuid_apply_policy')).toMatchObject(DEFAULT_CPUID(r.domid));
     expect(at('xc_dom_allocate')).toMatchObject({ cmdline: 'root=/dev/xvda1 console=hvc0', features: null });
     expect(at('xc_dom_kernel_file')).toMatchObject({ filename: KERNEL });
     expect(at('xc_dom_module_file')).toMatchObject({ filename: RAMDISK, cmdline: null });
@@ -237,6 +252,8 @@ suite('XenHypervisor over the recording fake', () => {
     // hvm_set_conf_params for PVH: timer mode no_delay_for_missed_ticks, altp2m off.
     expect(at('xc_hvm_param_set', 0)).toMatchObject({ domid: r.domid, param: 10, value: 1 });
     expect(at('xc_hvm_param_set', 1)).toMatchObject({ domid: r.domid, param: 35, value: 0 });
+    expect(at('xc_domain_set_tsc_info')).toMatchObject(DEFAULT_TSC(r.domid));
+    expect(at('xc_cpuid_apply_policy')).toMatchObject(DEFAULT_CPUID(r.domid));
     // libxl__get_required_paging_memory: 4 * (256 * 2 vcpus + 512 MiB) KiB, in bytes.
     expect(at('xc_set_paging_mempool_size')).toMatchObject({ domid: r.domid, size: 4096 * 1024 });
     expect(at('xc_dom_allocate')).toMatchObject({ cmdline: 'root=/dev/xvda1 console=hvc0', features: null });

@@ -96,6 +96,8 @@ suite('Xen 4.17 struct layouts (gcc vs koffi)', () => {
       [XEN.E820_ACPI, 'E820_ACPI'],
       [XEN.E820MAX, 'E820MAX'],
       [XEN.HVM_MAX_VCPUS, 'HVM_MAX_VCPUS'],
+      [XEN.VCPUAFFINITY_HARD, 'XEN_VCPUAFFINITY_HARD'],
+      [XEN.VCPUAFFINITY_SOFT, 'XEN_VCPUAFFINITY_SOFT'],
     ];
     for (const [ours, name] of pairs) expect(ours, name).toBe(k[name]);
     expect(['SHUTDOWN_poweroff', 'SHUTDOWN_reboot', 'SHUTDOWN_suspend', 'SHUTDOWN_crash', 'SHUTDOWN_watchdog', 'SHUTDOWN_soft_reset'].map((n) => k[n])).toEqual([0, 1, 2, 3, 4, 5]);

@@ -48,6 +48,9 @@ const XENCTRL_PROTOTYPES = [
   'int xc_hvm_param_set(void *xch, uint32_t dom, uint32_t param, uint64_t value)',
   'int xc_set_paging_mempool_size(void *xch, uint32_t domid, uint64_t size)',
   'int xc_domain_set_memory_map(void *xch, uint32_t domid, void *entries, uint32_t nr_entries)',
+  'int xc_domain_set_tsc_info(void *xch, uint32_t domid, uint32_t tsc_mode, uint64_t elapsed_nsec, uint32_t gtsc_khz, uint32_t incarnation)',
+  // xc_cpumap_t is uint8_t *; Xen writes the effective affinity back into the maps.
+  'int xc_vcpu_setaffinity(void *xch, uint32_t domid, int vcpu, _Inout_ uint8_t *cpumap_hard_inout, _Inout_ uint8_t *cpumap_soft_inout, uint32_t flags)',
 ] as const;
 
 const XENGUEST_PROTOTYPES = [
@@ -64,6 +67,8 @@ const XENGUEST_PROTOTYPES = [
   'int xc_dom_gnttab_init(void *dom)',
   'const char *xc_dom_guest_os(void *dom)',
   'bool xc_dom_feature_get(void *dom, unsigned int nr)',
+  // struct xc_xend_cpuid and struct xc_msr stay opaque: libxl passes NULL for a default guest.
+  'int xc_cpuid_apply_policy(void *xch, uint32_t domid, bool restore, const uint32_t *featureset, unsigned int nr_features, bool pae, bool itsc, bool nested_virt, const void *xend, const void *msr)',
 ] as const;
 
 /** Name of a C function from its prototype string. */
@@ -186,9 +191,18 @@ export class Xc {
     return rc;
   }
 
+  /**
+   * Calls a libxc function that answers 0 or -errno itself (xc_cpuid_apply_policy): its errno
+   * may be unset, so the error takes -rc, as libxl's LOGEVD(-r) does.
+   */
+  callRc(name: string, domid: number | undefined, ...args: unknown[]): void {
+    this.koffi.errno(0);
+    const rc = this.raw(name, this.handle, ...args) as number;
+    if (rc !== 0) throw this.failure(name, domid, rc < 0 ? -rc : this.koffi.errno());
+  }
+
   /** Builds the typed error for the call that just failed (errno and xc_get_last_error). */
-  failure(call: string, domid: number | undefined): TsxError {
-    const errno = this.koffi.errno();
+  failure(call: string, domid: number | undefined, errno: number = this.koffi.errno()): TsxError {
     const xcError = this.lastError();
     const f: XcCallFailure = { call, domid, errno, errnoName: errnoNames.get(errno), xcError };
     const on = domid === undefined ? '' : ` for domain ${domid}`;

@@ -2,8 +2,8 @@
 // allocate, kernel, ramdisk module, image fields, boot_xen_init, parse_image, mem_init,
 // boot_mem_init, build_image, boot_image, gnttab_init; read back the store and console frames
 // (machine frames for a PV guest, via the image's p2m, as libxl does); release.
-// PVH follows libxl__build_pre's arch part and libxl__build_hvm: HVM params, paging pool, an
-// HVM-container image with libxl's memory layout, ACPI tables and e820; frames are guest frames.
+// PVH follows libxl__build_hvm: an HVM-container image with libxl's memory layout, ACPI tables
+// and e820; frames are guest frames. Both start with the tail of libxl__build_pre (buildPre).
 
 import { TsxError } from '../../errors.js';
 import type { BuildResult, BuildSpec } from '../types.js';
@@ -54,10 +54,50 @@ export function checkBuildable(domid: number, spec: BuildSpec): asserts spec is 
   }
 }
 
+/** What Xen was told at create time and libxl's build needs again. */
+export interface DomainFacts {
+  /** b_info->max_vcpus (xc_domain_max_vcpus). */
+  readonly maxVcpus: number;
+  /** Whether the domain was created with XEN_DOMCTL_CDF_hap. */
+  readonly hap: boolean;
+}
+
+/**
+ * The part of libxl 4.17's libxl__build_pre that follows the event channels, for a default
+ * guest, call for call: libxl__arch_domain_create (libxl_x86.c), then libxl__cpuid_legacy.
+ */
+export function buildPre(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFacts): void {
+  if (spec.type === 'pvh') {
+    // hvm_set_conf_params, PVH case: libxl's defaults (timer_mode no_delay_for_missed_ticks, altp2m off).
+    xc.call('xc_hvm_param_set', domid, domid, XEN.HVM_PARAM_TIMER_MODE, BigInt(XEN.HVMPTM_no_delay_for_missed_ticks));
+    xc.call('xc_hvm_param_set', domid, domid, XEN.HVM_PARAM_ALTP2M, 0n);
+  } else {
+    // PV: the e820 reaches max_memkb + slack_memkb (slack defaults to 0), so the guest can
+    // balloon up to its maximum. libxl ignores this call's result; a failure here means the
+    // domain is unusable, so it fails the create.
+    xc.call('xc_domain_set_memmap_limit', domid, domid, BigInt(spec.maxMemoryKiB));
+  }
+  // tsc_mode "default" is 0; elapsed_nsec, gtsc_khz and incarnation are 0 for a new domain.
+  xc.call('xc_domain_set_tsc_info', domid, domid, XEN.TSC_MODE_DEFAULT, 0n, 0, 0);
+  // rtc_timeoffset 0 and localtime off: libxl skips xc_domain_set_time_offset.
+  if (spec.type === 'pvh') {
+    // libxl__domain_set_paging_mempool_size with the shadow_memkb libxl defaults to.
+    const pagingKiB = pvhPagingMemoryKiB(spec.maxMemoryKiB, facts.maxVcpus, facts.hap);
+    xc.call('xc_set_paging_mempool_size', domid, domid, BigInt(pagingKiB) << 10n);
+  }
+  // e820_host off (PV): no host e820. Then libxl__cpuid_legacy for a brand new domain:
+  // restore false, no featureset, pae true (mandatory for PV, always on for PVH), itsc only
+  // with disable_migrate or tsc_mode always_emulate (neither by default), nested_hvm off, no
+  // xend-style cpuid= or msr overrides. It answers -errno (callRc).
+  xc.callRc('xc_cpuid_apply_policy', domid, domid, false, null, 0, true, false, false, null, null);
+}
+
 /** Builds a PV guest into the (empty, paused) domain. */
-export function buildPv(xc: Xc, domid: number, spec: BuildSpec): BuildResult {
+export function buildPv(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFacts): BuildResult {
   checkBuildable(domid, spec);
   if (spec.type !== 'pv') throw new Error(`buildPv called for a ${spec.type} guest`);
+  buildPre(xc, domid, spec, facts);
+  // libxl__build_pv.
   xc.koffi.errno(0);
   const dom = xc.raw('xc_dom_allocate', xc.handle, spec.cmdline ?? null, null);
   if (dom === null) throw xc.failure('xc_dom_allocate', domid);
@@ -96,14 +136,6 @@ export function buildPv(xc: Xc, domid: number, spec: BuildSpec): BuildResult {
   } finally {
     xc.raw('xc_dom_release', dom);
   }
-}
-
-/** What Xen was told at create time and libxl's PVH build needs again. */
-export interface PvhDomainFacts {
-  /** b_info->max_vcpus (xc_domain_max_vcpus). */
-  readonly maxVcpus: number;
-  /** Whether the domain was created with XEN_DOMCTL_CDF_hap. */
-  readonly hap: boolean;
 }
 
 const GiB4 = 1n << 32n;
@@ -150,18 +182,13 @@ export function pvhMemoryMap(layout: { lowmemEnd: bigint; highmemEnd: bigint }, 
 }
 
 /**
- * Builds a PVH guest into the (empty, paused) domain: libxl__arch_domain_create's HVM part
- * (timer mode, altp2m, paging pool), then libxl__build_hvm with PVH direct kernel boot.
+ * Builds a PVH guest into the (empty, paused) domain: buildPre (HVM params, TSC, paging pool,
+ * CPUID), then libxl__build_hvm with PVH direct kernel boot.
  */
-export function buildPvh(xc: Xc, domid: number, spec: BuildSpec, facts: PvhDomainFacts): BuildResult {
+export function buildPvh(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFacts): BuildResult {
   checkBuildable(domid, spec);
   if (spec.type !== 'pvh') throw new Error(`buildPvh called for a ${spec.type} guest`);
-  // hvm_set_conf_params: libxl's defaults (timer_mode no_delay_for_missed_ticks, altp2m off).
-  xc.call('xc_hvm_param_set', domid, domid, XEN.HVM_PARAM_TIMER_MODE, BigInt(XEN.HVMPTM_no_delay_for_missed_ticks));
-  xc.call('xc_hvm_param_set', domid, domid, XEN.HVM_PARAM_ALTP2M, 0n);
-  // libxl__domain_set_paging_mempool_size with the shadow_memkb libxl defaults to.
-  const pagingKiB = pvhPagingMemoryKiB(spec.maxMemoryKiB, facts.maxVcpus, facts.hap);
-  xc.call('xc_set_paging_mempool_size', domid, domid, BigInt(pagingKiB) << 10n);
+  buildPre(xc, domid, spec, facts);
 
   xc.koffi.errno(0);
   const dom = xc.raw('xc_dom_allocate', xc.handle, spec.cmdline ?? null, null);

@@ -17,7 +17,7 @@ import type {
 import { E_XEN_CALL_FAILED } from '../errors.js';
 import type { DomainPublisher, PublishedState } from '../simulated-publish.js';
 import { Xc, type XenLibPaths } from './binding.js';
-import { buildPv, buildPvh, checkBuildable, type PvhDomainFacts } from './build.js';
+import { buildPv, buildPvh, checkBuildable, type DomainFacts } from './build.js';
 import { XEN } from './layouts.js';
 import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
 
@@ -56,8 +56,8 @@ export class XenHypervisor implements Hypervisor {
   /** Domains Xen runs as HVM containers (HVM, PVH): from their create, or XEN_DOMINF_hvm_guest. */
   private readonly hvmDomains = new Set<number>();
   private physCaps: number | undefined;
-  /** What a PVH build of a domain created here needs from its create (libxl's b_info). */
-  private readonly buildFacts = new Map<number, PvhDomainFacts>();
+  /** What the build of a domain created here needs from its create (libxl's b_info). */
+  private readonly buildFacts = new Map<number, DomainFacts>();
 
   constructor(private readonly options: XenHypervisorOptions = {}) {}
 
@@ -119,11 +119,9 @@ export class XenHypervisor implements Hypervisor {
   }
 
   async setMaxMemory(domid: number, kib: number): Promise<void> {
-    const xc = await this.open();
-    xc.call('xc_domain_setmaxmem', domid, domid, BigInt(kib));
-    // Before the build, a PV guest's e820 must reach the maximum so it can balloon up later
-    // (libxl__arch_domain_create); a running guest's memory map is its own.
-    if (this.pendingBuild.has(domid) && !this.isHvm(domid)) xc.call('xc_domain_set_memmap_limit', domid, domid, BigInt(kib));
+    // A PV guest's memory map limit is set by the build (buildPre), after the event channels,
+    // where libxl__arch_domain_create sets it; a running guest's memory map is its own.
+    (await this.open()).call('xc_domain_setmaxmem', domid, domid, BigInt(kib));
   }
 
   async setMemoryTarget(domid: number, kib: number): Promise<void> {
@@ -153,8 +151,8 @@ export class XenHypervisor implements Hypervisor {
   async build(domid: number, spec: BuildSpec): Promise<BuildResult> {
     const xc = await this.open();
     checkBuildable(domid, spec);
-    const result =
-      spec.type === 'pvh' ? buildPvh(xc, domid, spec, this.buildFacts.get(domid) ?? { maxVcpus: spec.vcpus, hap: this.isHvm(domid) && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 }) : buildPv(xc, domid, spec);
+    const facts = this.buildFacts.get(domid) ?? { maxVcpus: spec.vcpus, hap: this.isHvm(domid) && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 };
+    const result = spec.type === 'pvh' ? buildPvh(xc, domid, spec, facts) : buildPv(xc, domid, spec, facts);
     this.pendingBuild.delete(domid);
     this.buildFacts.delete(domid);
     return result;

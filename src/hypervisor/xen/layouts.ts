@@ -176,4 +176,8 @@ export const XEN = {
   E820_ACPI: 3,
   E820MAX: 128,
   HVM_MAX_VCPUS: 128,
+  /** Xen's TSC_MODE_DEFAULT (asm/time.h, not a public header: libxl passes a literal 0). */
+  TSC_MODE_DEFAULT: 0,
+  VCPUAFFINITY_HARD: 1 << 0,
+  VCPUAFFINITY_SOFT: 1 << 1,
 } as const;
