@@ -77,6 +77,8 @@ export class DomainOrchestrator implements Orchestrator {
   #resyncAgain = false;
   /** Domains whose rollback could not reach xenstore: their nodes are swept at the next resync. */
   readonly #pendingSweeps = new Map<string, { domid: number; uuid: string; backends: number[] }>();
+  /** Creates in flight when the connection was lost: cancelled if the store comes back empty. */
+  readonly #creatingAtLoss = new Set<string>();
 
   constructor(deps: OrchestratorDeps) {
     this.xs = deps.xs;
@@ -118,6 +120,7 @@ export class DomainOrchestrator implements Orchestrator {
   #onConnection(e: ConnectionEvent): void {
     if (this.#stopping) return;
     if (e.type === 'disconnected') {
+      for (const r of this.records.values()) if (r.state === 'creating') this.#creatingAtLoss.add(r.uuid);
       this.log?.warn({ err: e.error }, 'xenstore connection lost; reconnecting');
       this.emit({ type: 'xenstore.down', data: e.error ? { error: e.error.message } : {} });
       return;
@@ -149,8 +152,18 @@ export class DomainOrchestrator implements Orchestrator {
   async #resyncOnce(): Promise<void> {
     const started = Date.now();
     const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
-    // A restarted cxenstored starts empty: the base nodes come back first.
+    // A restarted cxenstored starts empty: the base nodes come back first. Creates that were in
+    // flight lost what they wrote and would wait for devices that no longer exist: they fail now.
+    const storeLost = (await xs.tryRead('/vm')) === undefined;
     await this.#ensureBase(xs);
+    const inFlight = [...this.#creatingAtLoss];
+    this.#creatingAtLoss.clear();
+    if (storeLost) {
+      for (const t of this.tasks.allRunning()) {
+        if ((t.view.operation !== 'createDomain' && t.view.operation !== 'startDomain') || !inFlight.includes(t.view.domainUuid ?? '')) continue;
+        t.controller.abort(new TsxError(E_XS_DISCONNECTED, 'xenstored restarted with an empty store while the domain was being created', { details: { storeLost: true } }));
+      }
+    }
     // Deaths missed while the store was away (no @releaseDomain reached us): react as to one.
     const infos = new Map((await this.hv.list()).map((i) => [i.domid, i]));
     const settled = [...this.records.values()].filter((r) => r.domid !== undefined && r.state !== 'creating' && r.state !== 'quarantined');
@@ -201,7 +214,7 @@ export class DomainOrchestrator implements Orchestrator {
       r.devices = r.devices.map((d) => ({ ...d, state: 'error', error: { code: E_XS_DISCONNECTED.code, message: 'xenstored came back without this device\'s nodes' } }));
       this.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });
     }
-    this.emit({ type: 'xenstore.resynced', outcome: 'ok', data: { domains: this.records.size, vanished, finished, swept, lost, ms: Date.now() - started } });
+    this.emit({ type: 'xenstore.resynced', outcome: 'ok', data: { storeLost, domains: this.records.size, vanished, finished, swept, lost, ms: Date.now() - started } });
   }
 
   async stop(): Promise<void> {
@@ -392,7 +405,10 @@ export class DomainOrchestrator implements Orchestrator {
       await this.persist(r).catch((err: unknown) => this.log?.error({ err, uuid: r.uuid }, 'could not save the domain record'));
       this.emitFor(r, paused ? 'domain.paused' : 'domain.running', { taskId: task.id, outcome: 'ok' });
       return this.view(r);
-    } catch (err) {
+    } catch (caught) {
+      // A create the store's loss cancelled fails with that reason, not a generic abort.
+      const reason: unknown = task.signal.reason;
+      const err = task.signal.aborted && hasTsxCode(reason) && reason.code === E_XS_DISCONNECTED.code ? reason : caught;
       rollingBack = true;
       const report = await journal.rollback();
       const domid = r.domid;
