@@ -75,6 +75,11 @@ export interface Hypervisor {
   /** Creates a paused, empty domain and answers its domid. */
   createDomain(spec: DomainCreateSpec): Promise<number>;
   setMaxVcpus(domid: number, vcpus: number): Promise<void>;
+  /**
+   * Pins vcpus 0..maxVcpus-1 (hard affinity) to the CPUs of an xl `cpus` string, as libxl does
+   * between max vcpus and max memory. Optional: the simulated hypervisor does not schedule.
+   */
+  setVcpuAffinity?(domid: number, maxVcpus: number, cpus: string): Promise<void>;
   setMaxMemory(domid: number, kib: number): Promise<void>;
   setMemoryTarget(domid: number, kib: number): Promise<void>;
   setOnlineVcpus(domid: number, vcpus: number): Promise<void>;

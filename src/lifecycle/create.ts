@@ -78,6 +78,8 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
   c.journal.push(`hypervisor domain ${domid}`, () => c.hv.destroy(domid));
   c.onDomid(domid);
   await c.hv.setMaxVcpus(domid, config.maxvcpus);
+  // cpus=: hard affinity, where libxl__build_pre (and xend's _initDomain) pins, before max memory.
+  if (config.cpus !== undefined) await c.hv.setVcpuAffinity?.(domid, config.maxvcpus, config.cpus);
   await c.hv.setMaxMemory(domid, config.maxmem * 1024);
 
   await at('store-layout');

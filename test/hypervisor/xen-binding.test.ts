@@ -24,10 +24,11 @@ writeFileSync(KERNEL, 'kernel');
 writeFileSync(RAMDISK, 'ramdisk');
 
 /** The lifecycle's create pipeline, step for step (issue 5's order), with destroy on failure. */
-async function createGuest(hv: Hypervisor, type: GuestType = 'pv'): Promise<{ domid: number; store: number; console: number; build: BuildResult }> {
+async function createGuest(hv: Hypervisor, type: GuestType = 'pv', cpus?: string): Promise<{ domid: number; store: number; console: number; build: BuildResult }> {
   const domid = await hv.createDomain({ uuid: UUID, type, maxVcpus: 2 });
   try {
     await hv.setMaxVcpus(domid, 2);
+    if (cpus !== undefined) await hv.setVcpuAffinity?.(domid, 2, cpus);
     await hv.setMaxMemory(domid, 524288);
     await hv.setMemoryTarget(domid, 262144);
     const store = await hv.allocUnboundEvtchn(domid, 0);
@@ -112,6 +113,12 @@ const PVH_ORDER = [
   'xc_dom_release',
   'xc_domain_unpause',
 ];
+
+/** With xl's cpus= (a string): libxl__build_pre pins every vcpu (hard) after max_vcpus, before setmaxmem. */
+const withAffinity = (order: readonly string[]): string[] => {
+  const at = order.indexOf('xc_domain_max_vcpus') + 1;
+  return [...order.slice(0, at), 'xc_vcpu_setaffinity', 'xc_vcpu_setaffinity', ...order.slice(at)];
+};
 
 /** libxl__arch_domain_create for tsc_mode "default": mode 0, and no elapsed time, frequency or incarnation. */
 const DEFAULT_TSC = (domid: number) => ({ domid, tsc_mode: 0, elapsed_nsec: 0, gtsc_khz: 0, incarnation: 0 });
@@ -334,6 +341,34 @@ suite('XenHypervisor over the recording fake', () => {
     expect(fake.calls().length).toBe(before);
   });
 
+  for (const type of ['pv', 'pvh'] as const) {
+    it(`${type}: cpus= pins every vcpu (hard affinity) between max vcpus and max memory, as libxl does`, async () => {
+      const r = await createGuest(hv, type, '0-3,^0');
+      const calls = fake.calls();
+      expect(calls.map((c) => c.call)).toEqual(withAffinity(type === 'pv' ? CREATE_ORDER : PVH_ORDER));
+      // The fake host has CPUs 0 and 1: a one-byte map (xc_get_cpumap_size); 2 and 3 fit in it
+      // and are passed on, Xen keeps the online one. No soft map, flags XEN_VCPUAFFINITY_HARD.
+      expect(calls.filter((c) => c.call === 'xc_vcpu_setaffinity')).toMatchObject([
+        { domid: r.domid, vcpu: 0, hard: [1, 2, 3], soft: null, flags: 1 },
+        { domid: r.domid, vcpu: 1, hard: [1, 2, 3], soft: null, flags: 1 },
+      ]);
+    });
+  }
+
+  it('cpus= naming no CPU of the host is refused by Xen (EINVAL), and the create leaves no domain', async () => {
+    const err = (await createGuest(hv, 'pv', '4-7').catch((e: unknown) => e)) as TsxError;
+    expect(err).toMatchObject({ code: 'TSX_ERR_XEN_CALL_FAILED', details: { call: 'xc_vcpu_setaffinity', domid: 1, errnoName: 'EINVAL' } });
+    expect(fake.calls().find((c) => c.call === 'xc_vcpu_setaffinity')).toMatchObject({ hard: [4, 5, 6, 7] });
+    expect(fake.domainCount()).toBe(0);
+  });
+
+  it('cpus=nodes:N is refused by name before any affinity call (no NUMA topology in the binding)', async () => {
+    const err = (await createGuest(hv, 'pv', 'nodes:0').catch((e: unknown) => e)) as TsxError;
+    expect(err).toMatchObject({ code: 'TSX_ERR_XEN_UNSUPPORTED', details: { cpus: 'nodes:0' } });
+    expect(fake.calls().some((c) => c.call === 'xc_vcpu_setaffinity')).toBe(false);
+    expect(fake.domainCount()).toBe(0);
+  });
+
   it('a missing kernel is reported as the xc_dom_kernel_file call failing, with errno and the xc error', async () => {
     const domid = await hv.createDomain({ uuid: UUID, type: 'pv', maxVcpus: 1 });
     const err = (await hv
@@ -349,13 +384,22 @@ suite('XenHypervisor over the recording fake', () => {
 
   // Every counted call of a create, failed in turn: the error names that call, and the undo
   // (destroy) leaves the fake with no domain.
-  for (const [type, order] of [['pv', CREATE_ORDER], ['pvh', PVH_ORDER]] as const)
+  // xc_cpuid_apply_policy's failure leaves errno 0 in the fake: ENOMEM comes from its -errno answer.
+  const runs = [
+    ['pv', 'pv', CREATE_ORDER, undefined],
+    ['pvh', 'pvh', PVH_ORDER, undefined],
+    ['pv with cpus=', 'pv', withAffinity(CREATE_ORDER), '1'],
+    ['pvh with cpus=', 'pvh', withAffinity(PVH_ORDER), '1'],
+  ] as const;
+  for (const [label, type, order, cpus] of runs)
   for (let step = 1; step <= order.length; step++) {
     const call = order[step - 1]!;
     if (CANNOT_FAIL.has(call)) continue;
-    it(`${type}: a failure at step ${step} (${call}) is typed and leaves no domain`, async () => {
+    // The runs with cpus= only add the affinity steps: the others are covered above.
+    if (cpus !== undefined && call !== 'xc_vcpu_setaffinity') continue;
+    it(`${label}: a failure at step ${step} (${call}) is typed and leaves no domain`, async () => {
       fake.reset({ failAt: step, errno: 12 });
-      const err = (await createGuest(hv, type).catch((e: unknown) => e)) as TsxError;
+      const err = (await createGuest(hv, type, cpus).catch((e: unknown) => e)) as TsxError;
       expect(err).toBeInstanceOf(TsxError);
       expect(err.code).toBe('TSX_ERR_XEN_CALL_FAILED');
       expect(err.details).toMatchObject({ call, errno: 12, errnoName: 'ENOMEM', xcError: { code: 1, message: `xcfake: injected failure in ${call}` } });

@@ -31,8 +31,9 @@ const UUID = '5a1d3c4e-6f70-4a8b-9c0d-1e2f3a4b5c6d';
 
 type Kind = 'pv' | 'pvh';
 
-function guestConfig(name: string, type: Kind) {
+function guestConfig(name: string, type: Kind, cpus?: string) {
   const text = [
+    ...(cpus === undefined ? [] : [`cpus = "${cpus}"`]),
     `name = "${name}"`,
     `uuid = "${UUID}"`,
     `type = "${type}"`,
@@ -131,7 +132,7 @@ function typeSuite(name: string, type: Kind, make: () => Promise<Rig>): void {
 
     it('create runs libxc in order, INTRODUCE gets the build’s frame and port, destroy leaves nothing', async () => {
       r.fake.reset(r.domainsFile ? { domainsFile: r.domainsFile } : {});
-      const view = await r.env.orchestrator.createDomain(guestConfig('xen-guest', type)).done;
+      const view = await r.env.orchestrator.createDomain(guestConfig('xen-guest', type, '1')).done;
       expect(view.state).toBe('running');
       expect(view.devices.map((d) => [d.class, d.state]).sort()).toEqual([
         ['vbd', 'connected'],
@@ -139,13 +140,18 @@ function typeSuite(name: string, type: Kind, make: () => Promise<Rig>): void {
       ]);
       const domid = view.domid!;
       const calls = r.fake.calls().map((c) => c.call);
-      const order = ['xc_domain_create', 'xc_domain_max_vcpus', 'xc_domain_setmaxmem', 'xc_evtchn_alloc_unbound', 'xc_dom_allocate', 'xc_dom_boot_xen_init', 'xc_dom_gnttab_init', 'xc_dom_release', 'xc_domain_unpause'];
+      // cpus= pins both vcpus between max vcpus and max memory; the TSC and CPUID steps precede the image.
+      const order = ['xc_domain_create', 'xc_domain_max_vcpus', 'xc_vcpu_setaffinity', 'xc_domain_setmaxmem', 'xc_evtchn_alloc_unbound', 'xc_domain_set_tsc_info', 'xc_cpuid_apply_policy', 'xc_dom_allocate', 'xc_dom_boot_xen_init', 'xc_dom_gnttab_init', 'xc_dom_release', 'xc_domain_unpause'];
       const at = order.map((c) => calls.indexOf(c));
       expect(at.every((i) => i >= 0), `${order.join(',')} in ${calls.join(',')}`).toBe(true);
       expect([...at].sort((a, b) => a - b)).toEqual(at);
       const log = r.fake.calls();
       expect(log.find((c) => c.call === 'xc_domain_create')).toMatchObject({ handle: UUID, max_vcpus: 2 });
       expect(log.find((c) => c.call === 'xc_domain_setmaxmem')).toMatchObject({ domid, max_memkb: 524288 });
+      expect(log.filter((c) => c.call === 'xc_vcpu_setaffinity')).toMatchObject([
+        { domid, vcpu: 0, hard: [1], soft: null },
+        { domid, vcpu: 1, hard: [1], soft: null },
+      ]);
       const boot = log.find((c) => c.call === 'xc_dom_boot_xen_init')!;
       expect(boot).toMatchObject({ domid, xenstore_domid: 0, console_domid: 0, modules: 1, container_type: x.container });
       expect(log.find((c) => c.call === 'xc_dom_mem_init')).toMatchObject({ mem_mb: x.memMb });
@@ -166,7 +172,7 @@ function typeSuite(name: string, type: Kind, make: () => Promise<Rig>): void {
 
     it('a failure at each libxc step of a create leaves no domain and no xenstore node', async () => {
       r.fake.reset(r.domainsFile ? { domainsFile: r.domainsFile } : {});
-      await r.env.orchestrator.createDomain(guestConfig('probe', type)).done;
+      await r.env.orchestrator.createDomain(guestConfig('probe', type, '1')).done;
       const calls = r.fake.calls();
       await r.env.orchestrator.destroyDomain('probe').done;
       const unpause = calls.findIndex((c) => c.call === 'xc_domain_unpause');
@@ -177,7 +183,7 @@ function typeSuite(name: string, type: Kind, make: () => Promise<Rig>): void {
       expect(steps.length).toBeGreaterThanOrEqual(17);
       for (const step of steps) {
         r.fake.reset({ failAt: step.n, ...(r.domainsFile ? { domainsFile: r.domainsFile } : {}) });
-        const err = await r.env.orchestrator.createDomain(guestConfig(`f${step.n}`, type)).done.catch((e: unknown) => e);
+        const err = await r.env.orchestrator.createDomain(guestConfig(`f${step.n}`, type, '1')).done.catch((e: unknown) => e);
         // The orchestrator answers the binding's own error: the call and the domain, named.
         expect(err, `${step.call} (call ${step.n})`).toMatchObject({ code: 'TSX_ERR_XEN_CALL_FAILED', details: { call: step.call, errnoName: 'EIO' } });
         expect(r.fake.domainCount(), step.call).toBe(0);

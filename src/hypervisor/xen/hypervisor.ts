@@ -17,6 +17,7 @@ import type {
 import { E_XEN_CALL_FAILED } from '../errors.js';
 import type { DomainPublisher, PublishedState } from '../simulated-publish.js';
 import { Xc, type XenLibPaths } from './binding.js';
+import { cpumapBytes, xlCpumap } from './affinity.js';
 import { buildPv, buildPvh, checkBuildable, type DomainFacts } from './build.js';
 import { XEN } from './layouts.js';
 import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
@@ -56,6 +57,7 @@ export class XenHypervisor implements Hypervisor {
   /** Domains Xen runs as HVM containers (HVM, PVH): from their create, or XEN_DOMINF_hvm_guest. */
   private readonly hvmDomains = new Set<number>();
   private physCaps: number | undefined;
+  private maxCpuId: number | undefined;
   /** What the build of a domain created here needs from its create (libxl's b_info). */
   private readonly buildFacts = new Map<number, DomainFacts>();
 
@@ -90,11 +92,12 @@ export class XenHypervisor implements Hypervisor {
     };
   }
 
-  private physinfo(xc: Xc): { nr_cpus: number; total_pages: bigint | number; free_pages: bigint | number; capabilities: number } {
+  private physinfo(xc: Xc): { nr_cpus: number; max_cpu_id: number; total_pages: bigint | number; free_pages: bigint | number; capabilities: number } {
     const buf = Buffer.alloc(xc.koffi.sizeof(xc.layouts.physinfo));
     xc.call('xc_physinfo', undefined, buf);
-    const p = xc.koffi.decode(buf, xc.layouts.physinfo) as { nr_cpus: number; total_pages: bigint; free_pages: bigint; capabilities: number };
+    const p = xc.koffi.decode(buf, xc.layouts.physinfo) as { nr_cpus: number; max_cpu_id: number; total_pages: bigint; free_pages: bigint; capabilities: number };
     this.physCaps = p.capabilities;
+    this.maxCpuId = p.max_cpu_id;
     return p;
   }
 
@@ -116,6 +119,21 @@ export class XenHypervisor implements Hypervisor {
     (await this.open()).call('xc_domain_max_vcpus', domid, domid, vcpus);
     const facts = this.buildFacts.get(domid);
     if (facts) this.buildFacts.set(domid, { ...facts, maxVcpus: vcpus });
+  }
+
+  /**
+   * libxl__build_pre's hard affinity for xl's string cpus=: every vcpu up to max_vcpus gets the
+   * same map, one xc_vcpu_setaffinity each (HARD only, no soft map), as libxl_set_vcpuaffinity.
+   */
+  async setVcpuAffinity(domid: number, maxVcpus: number, cpus: string): Promise<void> {
+    const xc = await this.open();
+    // The map is xc_get_cpumap_size bytes: from physinfo's max_cpu_id, as libxc computes it.
+    if (this.maxCpuId === undefined) this.physinfo(xc);
+    const map = xlCpumap(cpus, cpumapBytes(this.maxCpuId ?? 0));
+    for (let vcpu = 0; vcpu < maxVcpus; vcpu++) {
+      // Xen writes the effective affinity back: each call gets its own copy (libxl copies too).
+      xc.call('xc_vcpu_setaffinity', domid, domid, vcpu, Buffer.from(map), null, XEN.VCPUAFFINITY_HARD);
+    }
   }
 
   async setMaxMemory(domid: number, kib: number): Promise<void> {
