@@ -49,6 +49,8 @@ export interface DeviceManagerOptions {
 
 interface Running {
   readonly daemons: Map<number, BackendDaemon>;
+  /** Domains whose backend daemon exited on its own (e.g. its xenstored went away). */
+  readonly exited: Set<number>;
 }
 
 function backendDomid(name: string, resolve?: (n: string) => number | undefined): number {
@@ -67,7 +69,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
   const hotplug = options.hotplug ?? new RealHotplugRunner();
   const timeouts = options.timeouts ?? DEFAULT_HOTPLUG_TIMEOUTS;
   const scripts = new Semaphore(options.concurrency ?? 4);
-  const running: Running = { daemons: new Map() };
+  const running: Running = { daemons: new Map(), exited: new Set() };
 
   const view = (v: DeviceView, state: DeviceView['state']): DeviceView => ({ ...v, state });
 
@@ -157,12 +159,14 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       xenstoredPath: options.xenstoredPath,
       ...(pw ? { vncpasswd: pw } : {}),
       onExit: (code, stderr) => {
+        if (running.daemons.get(ctx.domid) === daemon) running.exited.add(ctx.domid);
         running.daemons.delete(ctx.domid);
         ctx.emit({ type: 'backend.exited', devClass: 'vfb', devid: vfb.devid, outcome: 'failed', data: { exitCode: code, stderrTail: stderr } });
         reject(new TsxError(E_BACKEND_DAEMON_EXITED, `the framebuffer backend of domain ${ctx.domid} exited (${code})`, { details: { class: 'vfb', devid: vfb.devid, exitCode: code, stderrTail: stderr } }));
       },
     });
     running.daemons.set(ctx.domid, daemon);
+    running.exited.delete(ctx.domid);
     journal.push('vfb backend daemon', () => daemon.stop());
     ctx.emit({ type: 'device.daemon', devClass: 'vfb', devid: vfb.devid, outcome: 'started', data: { pid: daemon.pid } });
     return died;
@@ -266,7 +270,9 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       await Promise.all(
         [...views].reverse().map(async (v) => {
           const ctrl = controllerFor(v.class);
-          if (!opts.force && ctrl.activation !== 'none') {
+          // Nobody is left to close a device whose backend daemon exited: do not wait for it.
+          const unserved = ctrl.activation === 'backend-daemon' && running.exited.has(ctx.domid);
+          if (!opts.force && ctrl.activation !== 'none' && !unserved) {
             await waitFor(ctx.xs, {
               path: `${v.backendPath}/state`,
               until: (s) => s === undefined || s === '6',
@@ -283,6 +289,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
           }
         }),
       );
+      running.exited.delete(ctx.domid);
       const daemon = running.daemons.get(ctx.domid);
       if (daemon) {
         running.daemons.delete(ctx.domid);

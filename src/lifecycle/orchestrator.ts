@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { validateConfig } from '../config/validate.js';
 import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
 import type { DeviceManager, DomainDeviceContext } from '../devices/api.js';
+import { E_BACKEND_DAEMON_EXITED } from '../devices/errors.js';
 import { TsxError, hasTsxCode } from '../errors.js';
 import type { DomainInfo, Hypervisor, HostInfo } from '../hypervisor/types.js';
 import { UndoJournal } from '../util/journal.js';
@@ -323,8 +324,19 @@ export class DomainOrchestrator implements Orchestrator {
       ...(r.protocol === undefined ? {} : { protocol: r.protocol }),
       signal,
       deadline,
-      emit: (e) => this.emitFor(r, e.type, { devClass: e.devClass, devid: e.devid, step: e.step, outcome: e.outcome, data: e.data, taskId }),
+      emit: (e) => {
+        this.emitFor(r, e.type, { devClass: e.devClass, devid: e.devid, step: e.step, outcome: e.outcome, data: e.data, taskId });
+        if (e.type === 'backend.exited') this.#backendExited(r, e.data);
+      },
     };
+  }
+
+  /** A running domain's backend daemon exited (its xenstored went away, say): its devices say so. */
+  #backendExited(r: DomainRecord, data: Record<string, unknown> | undefined): void {
+    if (!['running', 'paused', 'shutting-down'].includes(r.state)) return;
+    const code = data?.['exitCode'];
+    const message = `the backend daemon exited (${typeof code === 'number' ? `code ${code}` : 'killed'}); the device is no longer served`;
+    r.devices = r.devices.map((d) => (d.class === 'vfb' || d.class === 'vkbd' ? { ...d, state: 'error', error: { code: E_BACKEND_DAEMON_EXITED.code, message } } : d));
   }
 
   async persist(r: DomainRecord): Promise<void> {
@@ -388,7 +400,10 @@ export class DomainOrchestrator implements Orchestrator {
             task.step(step, progress);
             this.emitFor(r, 'create.step', { step, outcome: 'started', taskId: task.id });
           },
-          emitDevice: (_domid, e) => this.emitFor(r, e.type, { devClass: e.devClass, devid: e.devid, step: e.step, outcome: e.outcome, data: e.data, taskId: task.id }),
+          emitDevice: (_domid, e) => {
+            this.emitFor(r, e.type, { devClass: e.devClass, devid: e.devid, step: e.step, outcome: e.outcome, data: e.data, taskId: task.id });
+            if (e.type === 'backend.exited') this.#backendExited(r, e.data);
+          },
           onDomid: (domid) => {
             r.domid = domid;
           },

@@ -205,4 +205,34 @@ describe('xenstored crashes and restarts under load (mock daemon, tree kept)', (
     expect(leaked).toEqual([]);
     expect(missing).toEqual([]);
   });
+
+  it('a six-device domain through an outage: its vfb daemon exits and says so, the domain stays, destroy is prompt and clean', { timeout: 30_000 }, async () => {
+    const o = env.orchestrator;
+    const mock = env.mock!;
+    const before = await dumpOurTree(env.xs);
+    const events: TsxEvent[] = [];
+    const sub = o.events.subscribe((e) => events.push(e));
+    const v = await o.createDomain(sixDeviceConfig('vfb-outage')).done;
+    const seq = o.events.currentSeq;
+    await mock.crash();
+    // simfb, like a backend whose xenstore connection broke, exits.
+    await waitEvent(events, (e) => e.seq > seq && e.type === 'backend.exited' && e.uuid === v.uuid);
+    await sleep(100);
+    await mock.restart();
+    await waitEvent(events, (e) => e.seq > seq && e.type === 'xenstore.resynced');
+    const after = o.getDomain(v.uuid);
+    expect(after.state).toBe('running');
+    const byClass = (c: string) => after.devices.filter((d) => d.class === c);
+    for (const d of [...byClass('vfb'), ...byClass('vkbd')]) expect(d).toMatchObject({ state: 'error', error: { code: 'TSX_ERR_BACKEND_DAEMON_EXITED' } });
+    for (const d of [...byClass('vbd'), ...byClass('vif')]) expect(d.state).toBe('connected');
+    // Nobody is left to close the vfb and vkbd: destroy does not wait the 10 s close timeout for them.
+    const t0 = Date.now();
+    expect((await o.destroyDomain(v.uuid).done).leftovers).toEqual([]);
+    const destroyMs = Date.now() - t0;
+    expect(destroyMs).toBeLessThan(5_000);
+    expect(events.filter((e) => e.seq > seq && e.type === 'device.close-timeout')).toEqual([]);
+    sub.close();
+    expect(await dumpOurTree(env.xs)).toEqual(before);
+    console.log(`xenstored restart (mock), vfb domain: destroy took ${destroyMs} ms`);
+  });
 });
