@@ -127,6 +127,11 @@ export interface StoredDomain {
   readonly autostartOrder: number;
   /** The domid the domain last ran as, used to re-adopt it after a restart. */
   readonly domid?: number;
+  /**
+   * A create or destroy under way: saved before it touches anything, cleared when it ends, so a
+   * daemon killed in the middle rolls the create back, or finishes the destroy, at start.
+   */
+  readonly phase?: 'creating' | 'destroying';
 }
 
 export interface Orchestrator {

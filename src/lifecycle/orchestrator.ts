@@ -23,6 +23,7 @@ import type {
   HealthView,
   Operation,
   Orchestrator,
+  StoredDomain,
   ShutdownMode,
   TaskView,
 } from './api.js';
@@ -339,8 +340,8 @@ export class DomainOrchestrator implements Orchestrator {
     r.devices = r.devices.map((d) => (d.class === 'vfb' || d.class === 'vkbd' ? { ...d, state: 'error', error: { code: E_BACKEND_DAEMON_EXITED.code, message } } : d));
   }
 
-  async persist(r: DomainRecord): Promise<void> {
-    await this.store.save({ config: r.config, managed: r.managed, autostart: r.autostart, autostartOrder: r.autostartOrder, ...(r.domid === undefined ? {} : { domid: r.domid }) });
+  async persist(r: DomainRecord, phase?: StoredDomain['phase']): Promise<void> {
+    await this.store.save({ config: r.config, managed: r.managed, autostart: r.autostart, autostartOrder: r.autostartOrder, ...(r.domid === undefined ? {} : { domid: r.domid }), ...(phase ? { phase } : {}) });
   }
 
   // ---- create / start ----
@@ -387,6 +388,8 @@ export class DomainOrchestrator implements Orchestrator {
     const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs, () => rollingBack);
     this.emitFor(r, 'domain.creating', { taskId: task.id, outcome: 'started' });
     try {
+      // Saved before anything is made: a daemon killed mid-create rolls it back at start.
+      await this.persist(r, 'creating');
       const result = await this.#limiter.run(() =>
         runCreate(r.config, {
           xs,
@@ -436,8 +439,12 @@ export class DomainOrchestrator implements Orchestrator {
           if (report.failed.length === 0) report.failed.push({ label: `store nodes of domain ${domid} (${left.join(', ')})`, error: new Error('xenstore unreachable') });
         }
       }
+      // A rollback that left something keeps the record "creating", domid included: a restart finishes it.
+      const unfinished = report.failed.length > 0 && domid !== undefined;
+      if (unfinished) await this.persist(r, 'creating').catch((e: unknown) => this.log?.error({ err: e, uuid: r.uuid }, 'could not save the unfinished rollback'));
       r.domid = undefined;
       r.devices = [];
+      if (!unfinished) await (fresh && !r.managed ? this.store.remove(r.uuid) : this.persist(r)).catch((e: unknown) => this.log?.error({ err: e, uuid: r.uuid }, 'could not clear the create from the domain record'));
       this.claims.releaseAll(r.uuid);
       if (fresh && !r.managed) {
         r.state = 'destroyed';
@@ -484,6 +491,8 @@ export class DomainOrchestrator implements Orchestrator {
     this.setState(r, 'dying', r.reason?.startsWith(XENSTORE_LOST) ? r.reason : undefined);
     task?.step('destroying devices', 0.1);
     if (domid !== undefined) {
+      // A daemon killed from here on finishes this destroy at start.
+      await this.persist(r, 'destroying').catch((err: unknown) => this.log?.error({ err, uuid: r.uuid }, 'could not mark the destroy in the domain record'));
       const ctrl = new AbortController();
       try {
         const res = await this.devices.destroyDevices({ ...this.deviceContext(r, ctrl.signal, Date.now() + 10_000, task?.id), xs }, r.devices, { force });

@@ -3,13 +3,15 @@
 // it knows but that were never finished (not introduced, no VM path) are rolled back; domains
 // nobody can explain are quarantined (reported, never touched); stored records whose domain is
 // gone lose their leftover nodes; managed domains with autostart are started in order.
+// A record saved mid-operation (phase, see StoredDomain) says a daemon died in a create or a
+// destroy: the domain is torn down whatever state it reached — never adopted half made.
 
 import type { XendConfig } from '../config/model.js';
 import { validateConfig } from '../config/validate.js';
 import type { DomainInfo } from '../hypervisor/types.js';
 import type { StoredDomain } from './api.js';
 import { DomainRecord } from './domain.js';
-import { domPath, removeDomainNodes, vmPath } from './layout.js';
+import { domPath, libxlPath, removeDomainNodes, rmQuiet, vmPath } from './layout.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 
 function stateOf(info: DomainInfo): 'running' | 'paused' | 'shutdown' | 'crashed' {
@@ -39,6 +41,12 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     const [vm, storeRef] = await Promise.all([o.xs.tryRead(`${dp}/vm`), o.xs.tryRead(`${dp}/store/ring-ref`)]);
     const uuidInStore = vm === undefined ? undefined : await o.xs.tryRead(`${vm}/uuid`);
     const rec = stored.get(info.uuid);
+    if (rec?.phase !== undefined) {
+      await tearDown(o, info.domid, rec);
+      const interrupted = rec.phase === 'creating' ? 'create' : 'destroy';
+      o.emit({ type: 'domain.rolled-back', domid: info.domid, uuid: info.uuid, name: rec.config.name, data: { reason: `found at start: the daemon died during its ${interrupted}` } });
+      continue;
+    }
     const introduced = await o.xs.isDomainIntroduced(info.domid).catch(() => false);
     if (rec && vm === vmPath(info.uuid) && uuidInStore === info.uuid && storeRef !== undefined && introduced) {
       const r = new DomainRecord(rec.config, rec.managed, rec.autostart, rec.autostartOrder, stateOf(info));
@@ -60,11 +68,7 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     }
     if (rec) {
       // Ours, but never finished: roll it back like the create's journal would have.
-      await o.devices
-        .destroyDevices({ xs: o.xs, domid: info.domid, uuid: info.uuid, name: rec.config.name, signal: new AbortController().signal, deadline: Date.now() + 10_000, emit: () => undefined }, await o.devices.readDevices(o.xs, info.domid).catch(() => []), { force: true })
-        .catch(() => undefined);
-      await o.hv.destroy(info.domid).catch(() => undefined);
-      await removeDomainNodes(o.xs, info.domid, info.uuid);
+      await tearDown(o, info.domid, rec);
       o.emit({ type: 'domain.rolled-back', domid: info.domid, uuid: info.uuid, name: rec.config.name, data: { reason: 'found half-made at start' } });
       continue;
     }
@@ -72,11 +76,16 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
   }
 
   // Stored records whose domain is gone: clear leftover nodes; keep managed ones as defined.
+  const live = new Set((await o.hv.list()).map((d) => d.domid));
   for (const rec of stored.values()) {
     if (adopted.has(rec.config.uuid) || o.records.has(rec.config.uuid)) continue;
-    if (rec.domid !== undefined) {
-      const vm = await o.xs.tryRead(`${domPath(rec.domid)}/vm`);
-      if (vm === vmPath(rec.config.uuid)) await removeDomainNodes(o.xs, rec.domid, rec.config.uuid);
+    // The VM path is named by our uuid: it goes whatever the dom path says. A domid no domain
+    // holds any more has nothing worth keeping either.
+    await rmQuiet(o.xs, vmPath(rec.config.uuid)).catch(() => undefined);
+    if (rec.domid !== undefined && !live.has(rec.domid)) await removeDomidNodes(o, rec.domid, rec.config);
+    if (rec.phase !== undefined && rec.managed) {
+      const { phase: _p, domid: _d, ...defined } = rec;
+      await o.store.save(defined).catch(() => undefined);
     }
     if (!rec.managed) {
       await o.store.remove(rec.config.uuid).catch(() => undefined);
@@ -103,6 +112,47 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
   for (const r of autostart) {
     const op = o.startDomain(r.uuid);
     await op.done.catch((err: unknown) => o.log?.error({ err, uuid: r.uuid }, 'autostart failed'));
+  }
+}
+
+/** Devices, hypervisor domain, store nodes (backends included) of a domain found half made or half destroyed. */
+async function tearDown(o: DomainOrchestrator, domid: number, rec: StoredDomain): Promise<void> {
+  const uuid = rec.config.uuid;
+  const ctx = { xs: o.xs, domid, uuid, name: rec.config.name, signal: new AbortController().signal, deadline: Date.now() + 10_000, emit: () => undefined };
+  await o.devices.destroyDevices(ctx, await o.devices.readDevices(o.xs, domid).catch(() => []), { force: true }).catch(() => undefined);
+  await o.hv.destroy(domid).catch(() => undefined);
+  await removeDomidNodes(o, domid, rec.config);
+  await removeDomainNodes(o.xs, domid, uuid);
+}
+
+/**
+ * What a domid no domain holds may still have: its dom and libxl paths, and backend
+ * directories whose bookkeeping was never written (a kill between the two).
+ */
+async function removeDomidNodes(o: DomainOrchestrator, domid: number, config: XendConfig): Promise<void> {
+  const backends = new Set<number>([0]);
+  for (const e of Object.values(config.devices)) {
+    const b = (e.config as { backend?: string }).backend;
+    if (b !== undefined && /^\d+$/.test(b)) backends.add(Number(b));
+  }
+  await Promise.all([domPath(domid), libxlPath(domid)].map((p) => rmQuiet(o.xs, p).catch(() => undefined)));
+  for (const b of backends) {
+    const base = `${domPath(b)}/backend`;
+    for (const cls of (await o.xs.tryDirectory(base).catch(() => undefined)) ?? []) {
+      // With the parents it leaves empty, as libxl's path cleanup does.
+      await o.xs
+        .transaction(async (tx) => {
+          if ((await tx.tryDirectory(`${base}/${cls}/${domid}`)) === undefined) return;
+          await rmQuiet(tx, `${base}/${cls}/${domid}`);
+          for (const p of [`${base}/${cls}`, base]) {
+            const [kids, value] = await Promise.all([tx.tryDirectory(p), tx.tryRead(p)]);
+            if (kids === undefined) continue;
+            if (kids.length > 0 || value !== '') break;
+            await rmQuiet(tx, p);
+          }
+        })
+        .catch(() => undefined);
+    }
   }
 }
 
