@@ -8,7 +8,7 @@
 
 import type { Hypervisor, ShutdownReason } from '../hypervisor/types.js';
 import { isError } from '../errors.js';
-import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
+import { E_XS_DISCONNECTED, E_XS_UNAVAILABLE } from '../xenstore/errors.js';
 import type { Watch, XenstoreClient } from '../xenstore/types.js';
 
 interface Guest {
@@ -94,10 +94,12 @@ export class SimGuests {
     g.watch = w;
     const driver = this.options.frontendDriver;
     if (driver && this.options.connectFrontends) {
-      g.frontends = this.#retry(g, () => driver(g.domid)).then(async (f) => {
-        if (f && g.stopped) await f.stop();
-        return f;
-      });
+      g.frontends = this.#retry(g, () => driver(g.domid))
+        .then(async (f) => {
+          if (f && g.stopped) await f.stop();
+          return f;
+        })
+        .catch(() => undefined);
     }
     for await (const ev of w) {
       if (g.stopped) break;
@@ -114,7 +116,8 @@ export class SimGuests {
         return await fn();
       } catch (err) {
         if (g.stopped || this.#closed) return undefined;
-        if (!isError(err, E_XS_DISCONNECTED) && !/down|ECONNREFUSED|ENOENT/.test(String((err as { code?: string }).code ?? (err as Error).message))) throw err;
+        const unreachable = isError(err, E_XS_DISCONNECTED) || isError(err, E_XS_UNAVAILABLE) || (err as { code?: unknown }).code === 'ECONNREFUSED';
+        if (!unreachable) throw err;
         await new Promise((r) => setTimeout(r, delay));
       }
     }

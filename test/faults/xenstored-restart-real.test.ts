@@ -6,12 +6,15 @@
 
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DomainView } from '../../src/lifecycle/api.js';
+import { hasTsxCode } from '../../src/errors.js';
+import type { DomainView, TsxEvent } from '../../src/lifecycle/api.js';
+import { createEnvironment } from '../../src/lifecycle/environment.js';
+import { waitConnected } from '../../src/lifecycle/reconnect.js';
 import { openXenstore, type XenstoreClient } from '../../src/xenstore/index.js';
 import { describeReal, startXenstored, type RealXenstored } from '../fixtures/xenstored.js';
 import { buildOnce, startServe, type ServeProcess } from '../daemon/helpers/serve-process.js';
 import { expectDocumented, http, subscribe } from '../daemon/helpers/scenario.js';
-import { dumpOurTree } from '../lifecycle/helpers.js';
+import { dumpOurTree, sixDeviceConfig } from '../lifecycle/helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,6 +99,8 @@ describeReal('cxenstored', 'xenstored killed and restarted empty under load, thr
     expect((await http(d.socket, 'GET', '/v1/health')).status).toBe(200);
     stop = true;
     await load;
+    // The test's own client reconnects on its own backoff.
+    expect(await waitConnected(probe, Date.now() + 10_000)).toBe(true);
 
     // No running domain was dropped: each stays listed, flagged, with an event saying why.
     const after = await listDomains(d);
@@ -139,5 +144,55 @@ describeReal('cxenstored', 'xenstored killed and restarted empty under load, thr
     sub.close();
     const failures = outcomes.filter((o) => !/^(create 201|destroy 200)$/.test(o));
     console.log(`xenstored kill -9 (real cxenstored): ${JSON.stringify({ keepers: keepers.length, loadOps: outcomes.length, failures, detectMs, recoverMs, keptFlagged: after.length })}`);
+  });
+
+  it('a create waiting for its devices when xenstored comes back empty fails typed (TSX_ERR_XS_DISCONNECTED) and is rolled back', { timeout: 30_000 }, async () => {
+    const x2 = await startXenstored('cxenstored');
+    let reached: () => void = () => undefined;
+    let release: () => void = () => undefined;
+    const atStep = new Promise<void>((r) => (reached = r));
+    const gate = new Promise<void>((r) => (release = r));
+    const env = await createEnvironment({
+      xenstore: { socket: x2.socketPath },
+      simulated: { domainsFile: x2.domainsFile },
+      orchestrator: {
+        inject: async (step) => {
+          if (step !== 'devices-connected') return;
+          reached();
+          await gate;
+        },
+      },
+    });
+    try {
+      const o = env.orchestrator;
+      await o.start();
+      const before = await dumpOurTree(env.xs);
+      const events: TsxEvent[] = [];
+      const sub = o.events.subscribe((e) => events.push(e));
+      const c = sixDeviceConfig('lost-in-flight');
+      const op = o.createDomain({ ...c, devices: Object.fromEntries(Object.entries(c.devices).filter(([, d]) => d.class === 'vbd' || d.class === 'vif')) });
+      await atStep;
+      await x2.kill('SIGKILL');
+      await x2.restart();
+      for (let i = 0; i < 400 && !events.some((e) => e.type === 'xenstore.resynced'); i++) await sleep(25);
+      expect(events.find((e) => e.type === 'xenstore.resynced')?.data).toMatchObject({ storeLost: true });
+      release();
+      const err: unknown = await op.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(hasTsxCode(err) && err.code).toBe('TSX_ERR_XS_DISCONNECTED');
+      expect((err as Error).message).toMatch(/empty store/);
+      const failed = events.find((e) => e.type === 'domain.create-failed');
+      expect(failed?.data).toMatchObject({ error: 'TSX_ERR_XS_DISCONNECTED', rollbackFailed: [] });
+      sub.close();
+      expect(o.listDomains().domains).toEqual([]);
+      expect(readFileSync(x2.domainsFile, 'utf8')).toBe('');
+      expect(await dumpOurTree(env.xs)).toEqual(before);
+    } finally {
+      release();
+      await env.close();
+      await x2.stop();
+    }
   });
 });
