@@ -29,12 +29,14 @@ export interface ServeOptions {
   /** The config file read, if any (re-read on SIGHUP). */
   readonly configFile?: string;
   readonly maxParallelCreates: number;
+  /** How long rollbacks and destroys wait for a lost xenstored to come back, in ms (default 10 s). */
+  readonly xenstoreWaitMs: number;
   /** Where each setting came from; SIGHUP only re-applies what the config file decided. */
   readonly sources: Partial<Record<Key, 'flag' | 'env' | 'file'>>;
 }
 
 /** Every key, as flag (`--key`), config-file key and environment variable (TSXEND_KEY). */
-export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates'] as const;
+export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates', 'xenstore-wait'] as const;
 type Key = (typeof SERVE_KEYS)[number];
 type Raw = Partial<Record<Key, string[]>>;
 
@@ -174,9 +176,11 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
   const logLevel = one('log-level') ?? 'info';
   const logFile = one('log-file');
   const maxParallel = Number(one('max-parallel-creates') ?? '8');
+  const xenstoreWait = Number(one('xenstore-wait') ?? '10');
 
   if (!LOG_LEVELS.includes(logLevel)) throw bad(`--log-level ${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
   if (!Number.isInteger(maxParallel) || maxParallel < 1) throw bad('--max-parallel-creates must be a positive integer');
+  if (!Number.isFinite(xenstoreWait) || xenstoreWait < 0 || xenstoreWait > 3600) throw bad('--xenstore-wait must be a number of seconds within 0..3600');
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw bad('--tls-cert and --tls-key go together');
   for (const l of listen) {
     if (l.kind !== 'tcp') continue;
@@ -197,6 +201,7 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     runtimeDir,
     logLevel,
     maxParallelCreates: maxParallel,
+    xenstoreWaitMs: Math.round(xenstoreWait * 1000),
     sources,
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(tlsCert === undefined ? {} : { tlsCert }),

@@ -30,7 +30,7 @@ export const environmentFactory: EnvironmentFactory = async ({ options, store, l
     hypervisor,
     store,
     logger: logger.child({ component: 'lifecycle' }),
-    orchestrator: { maxParallelCreates: options.maxParallelCreates },
+    orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs },
   });
   // dom0's own nodes (what xen-init-dom0 writes on a host) are ensured by orchestrator.start().
   return { orchestrator: env.orchestrator, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };

@@ -74,4 +74,11 @@ describe('--hypervisor', () => {
     expect(() => resolveServeOptions(['--hypervisor', 'xen'], { HOME: dir })).toThrow(/needs the host xenstored/);
     expect(() => resolveServeOptions(['--hypervisor', 'kvm'], { HOME: dir })).toThrow(/expected simulated, xen or auto/);
   });
+
+  it('takes how long rollbacks and destroys wait for a lost xenstored (--xenstore-wait, seconds; default 10)', () => {
+    expect(resolveServeOptions([], base).xenstoreWaitMs).toBe(10_000);
+    expect(resolveServeOptions(['--xenstore-wait', '2.5'], base).xenstoreWaitMs).toBe(2_500);
+    expect(resolveServeOptions([], { ...base, TSXEND_XENSTORE_WAIT: '0' }).xenstoreWaitMs).toBe(0);
+    expect(() => resolveServeOptions(['--xenstore-wait', '-1'], base)).toThrow(/xenstore-wait/);
+  });
 });

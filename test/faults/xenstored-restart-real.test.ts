@@ -34,7 +34,7 @@ describeReal('cxenstored', 'xenstored killed and restarted empty under load, thr
   beforeAll(async () => {
     await buildOnce();
     xs = await startXenstored('cxenstored');
-    d = await startServe({ args: ['--xenstore', `socket:${xs.socketPath}`], env: { TSXEND_SIM_DOMAINS_FILE: xs.domainsFile } });
+    d = await startServe({ args: ['--xenstore', `socket:${xs.socketPath}`, '--xenstore-wait', '5'], env: { TSXEND_SIM_DOMAINS_FILE: xs.domainsFile } });
   }, 180_000);
   afterAll(async () => {
     await probe?.close();

@@ -23,6 +23,7 @@ and re-reads the config file).
   --log-level LEVEL                 fatal|error|warn|info|debug|trace (default info)
   --log-file FILE                   log here instead of stdout (reopened on SIGHUP)
   --max-parallel-creates N          creates running at once (default 8)
+  --xenstore-wait SECONDS           how long rollbacks and destroys wait for a lost xenstored (default 10)
   --config FILE                     config file, one 'key = value' per option above
                                     (default ${DEFAULT_CONFIG_FILE} if it exists; $TSXEND_CONFIG)
 
