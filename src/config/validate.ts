@@ -57,8 +57,15 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Xen
     problems.add('a domain config must be an object', { path: '$' });
     problems.throwIfAny();
   }
-  for (const e of passes(model) ? [] : Value.Errors(xendConfigSchema, model)) {
-    if (e.keyword === 'boolean' || e.keyword === 'anyOf') continue; // reported more precisely by a sibling error
+  const errors = passes(model) ? [] : [...Value.Errors(xendConfigSchema, model)];
+  // 'boolean' and 'anyOf' are usually reported more precisely by a sibling error; but with 8 or
+  // more unknown keys TypeBox reports each only as 'boolean' (the closed object's `false`): then
+  // those are the problems, or the config would slip through unchecked.
+  const precise = errors.filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf');
+  if (errors.length > 0 && precise.length === 0) {
+    for (const e of errors) problems.add(`${jsonPath(e.instancePath)}: ${e.keyword === 'boolean' ? 'unknown key' : describeSchemaError(e)}`, where(jsonPath(e.instancePath)));
+  }
+  for (const e of precise) {
     const path = jsonPath(e.instancePath);
     const value = e.instancePath === '' ? undefined : Value.Pointer.Get(model, e.instancePath);
     const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
@@ -75,10 +82,14 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Xen
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+const C1_CONTROL = /[\u0080-\u009f]/;
 
 function checkWholeConfig(c: XendConfig, problems: ProblemList, where: (key: string) => { path: string }): void {
   const add = (key: string, message: string) => problems.add(`${key}: ${message}`, where(key));
   if (c.name.includes('/')) add('$.name', `must not contain '/' (got ${JSON.stringify(c.name)})`);
+  // The API refuses such refs (src/daemon/refs.ts): a domain with this name could not be named.
+  if (c.name.includes('\\') || c.name.includes('..') || c.name === '.') add('$.name', `must not contain '\\' or '..' (got ${JSON.stringify(c.name)})`);
+  if (C1_CONTROL.test(c.name)) add('$.name', `must not contain control characters (got ${JSON.stringify(c.name)})`);
   if (c.name !== c.name.trim()) add('$.name', `must not start or end with spaces (got ${JSON.stringify(c.name)})`);
   if (CONTROL.test(c.name)) add('$.name', `must not contain control characters (got ${JSON.stringify(c.name)})`);
   if (c.name === 'Domain-0') add('$.name', '"Domain-0" is the control domain');

@@ -3,7 +3,7 @@
 // and config input, so every listener answers identically.
 
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import type { Orchestrator } from '../lifecycle/api.js';
 import type { TokenAuth } from './auth.js';
 import type { ConfigInput } from './config-input.js';
-import { E_ROUTE_NOT_FOUND, E_UNAVAILABLE } from './errors.js';
+import { E_BAD_REF, E_BAD_REQUEST, E_ROUTE_NOT_FOUND, E_UNAVAILABLE } from './errors.js';
+import { MAX_REF_LENGTH } from './refs.js';
 import { registerEventStream } from './event-stream.js';
 import { toErrorBody } from './http-errors.js';
 import type { Metrics } from './metrics.js';
@@ -48,6 +49,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Long params must reach checkRef (400 TSX_ERR_BAD_REF), not the router's own 414 shape.
     routerOptions: { maxParamLength: 1024 },
+    // What the router refuses itself (a param over 1024, bad %-encoding) gets the typed body too,
+    // and a TCP listener still answers 401 first.
+    frameworkErrors: (err, request, reply) => {
+      let typed: unknown;
+      try {
+        options.auth?.check(request.headers.authorization);
+        typed = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new TsxError(E_BAD_REF, `a reference in the path is longer than ${MAX_REF_LENGTH} characters`) : new TsxError(E_BAD_REQUEST, err.message);
+      } catch (authErr) {
+        typed = authErr;
+      }
+      const body = toErrorBody(typed);
+      void (reply as FastifyReply).code(body.statusCode).header('x-request-id', request.id).type('application/json').send(body);
+    },
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     requestIdHeader: false,
     genReqId: (req) => {

@@ -175,10 +175,11 @@ export const attachBody = Type.Object(
 /**
  * The error replies of a route that acts on xenstore or the hypervisor: on top of its own, what
  * those may answer anywhere (EACCES/EPERM 403, quota 429, unsupported 501, xenstore failure
- * 502, no memory or CPUs 507).
+ * 502, no memory or CPUs 507), and what any POST/PUT/DELETE body may get before the handler
+ * (too large 413, a content type nobody parses 415).
  */
 export function opErrorReplies(...statuses: number[]): Record<number, TSchema> {
-  return errorReplies(...statuses, 403, 429, 501, 502, 507);
+  return errorReplies(...statuses, 403, 413, 415, 429, 501, 502, 507);
 }
 
 /** The error replies every route may give, keyed by status. */

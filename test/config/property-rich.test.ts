@@ -8,7 +8,7 @@ import { ConfigError, numberToVdev, orderedDeviceRefs, parseJson, parseSxp, pars
 
 const nasty = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '"', "'", '\\', '(', ')', '#', ',', '=', '[', ']', ';', '\t', '\n', 'é', '€', '0'), maxLength: 16 });
 const word = fc.stringMatching(/^[a-z][a-z0-9_.-]{0,10}$/);
-const name = fc.string({ unit: fc.constantFrom('a', 'b', '-', '_', '.', ' ', '"', "'", '(', 'é', '7'), minLength: 1, maxLength: 20 }).filter((s) => s === s.trim() && s.length > 0);
+const name = fc.string({ unit: fc.constantFrom('a', 'b', '-', '_', '.', ' ', '"', "'", '(', 'é', '7'), minLength: 1, maxLength: 20 }).filter((s) => s === s.trim() && s.length > 0 && !s.includes('..') && s !== '.');
 const path = fc.stringMatching(/^\/[a-z0-9/._-]{1,16}$/);
 const bool = fc.option(fc.boolean(), { nil: undefined });
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });

@@ -78,7 +78,7 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
       tags,
       querystring: S.defineQuery,
       body: configBody,
-      response: { 201: S.domainView, ...S.errorReplies(400, 409, 415) },
+      response: { 201: S.domainView, ...S.errorReplies(400, 409, 413, 415) },
     },
   }, async (request, reply) => {
     const model = configFrom(config, request);

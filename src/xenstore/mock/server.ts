@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { MockConnection } from './connection.js';
 import { MockCore } from './core.js';
 import type { DomainRegistry } from './domains.js';
+import type { NodePerms } from './permissions.js';
 import type { Limits } from './tree.js';
 
 export interface MockXenstoredOptions {
@@ -147,6 +148,11 @@ export class MockXenstored {
   /** The committed value of a node, or undefined. */
   read(path: string): Buffer | undefined {
     return this.core.store.get(path)?.value;
+  }
+
+  /** The committed permissions of a node, or undefined (whole-tree diffs in tests). */
+  perms(path: string): NodePerms | undefined {
+    return this.core.store.get(path)?.perms;
   }
 
   /** Every committed node path, sorted. */
