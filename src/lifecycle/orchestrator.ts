@@ -580,11 +580,21 @@ export class DomainOrchestrator implements Orchestrator {
         const { settled } = await r.queue.run(async () => {
           checkAllowed('shutdown', r.name, r.state);
           const domid = r.domid as number;
+          const prev = r.state;
           r.requestedShutdown = mode;
-          const settled = new Promise<DomainView>((resolve) => r.settleWaiters.push(resolve));
+          let wake: (v: DomainView) => void = () => undefined;
+          const settled = new Promise<DomainView>((resolve) => r.settleWaiters.push((wake = resolve)));
           this.setState(r, 'shutting-down');
           task.step(`waiting for the guest to ${mode}`, 0.2);
-          await this.xs.write(`${domPath(domid)}/control/shutdown`, mode);
+          try {
+            await retryingXs(this.xs, this.opts.xsReconnectWaitMs).write(`${domPath(domid)}/control/shutdown`, mode);
+          } catch (err) {
+            // The request never reached the guest: the domain stays as it was.
+            r.settleWaiters = r.settleWaiters.filter((w) => w !== wake);
+            r.requestedShutdown = undefined;
+            this.setState(r, prev);
+            throw err;
+          }
           this.emitFor(r, 'domain.shutdown-requested', { taskId: task.id, data: { mode } });
           return { settled };
         });
@@ -677,7 +687,9 @@ export class DomainOrchestrator implements Orchestrator {
       }
       if (r.domid !== undefined) {
         await this.hv.setMemoryTarget(r.domid, mib * 1024);
-        await Promise.all([this.xs.write(`${vmPath(r.uuid)}/memory`, String(mib)), this.xs.write(`${domPath(r.domid)}/memory/target`, String(mib * 1024))]);
+        // The hypervisor has the new target: the store must get it too, even across an outage.
+        const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
+        await Promise.all([xs.write(`${vmPath(r.uuid)}/memory`, String(mib)), xs.write(`${domPath(r.domid)}/memory/target`, String(mib * 1024))]);
       }
       r.config = { ...r.config, memory: mib };
       if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);
@@ -695,7 +707,7 @@ export class DomainOrchestrator implements Orchestrator {
       }
       if (r.domid !== undefined) {
         await this.hv.setOnlineVcpus(r.domid, vcpus);
-        await writeVcpus(this.xs, r.domid, r.uuid, vcpus, r.config.maxvcpus);
+        await writeVcpus(retryingXs(this.xs, this.opts.xsReconnectWaitMs), r.domid, r.uuid, vcpus, r.config.maxvcpus);
       }
       r.config = { ...r.config, vcpus };
       if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);
@@ -761,7 +773,9 @@ export class DomainOrchestrator implements Orchestrator {
       const journal = new UndoJournal();
       journal.push('device claims', async () => this.claims.releaseDevice(r.uuid, device));
       const deadline = Date.now() + this.opts.createTimeoutMs;
-      const ctx = this.deviceContext(r, task.signal, deadline, task.id);
+      // As for a create: forward steps fail fast without xenstore, the undo waits for it.
+      let rollingBack = false;
+      const ctx = { ...this.deviceContext(r, task.signal, deadline, task.id), xs: retryingXs(this.xs, this.opts.xsReconnectWaitMs, () => rollingBack) };
       try {
         task.step('writing device nodes', 0.2);
         const written = await this.devices.writeDevices(ctx, [{ uuid: devUuid, entry: device }], journal);
@@ -779,6 +793,7 @@ export class DomainOrchestrator implements Orchestrator {
         this.emitFor(r, 'device.attached', { devClass: view.class, devid: view.devid, taskId: task.id });
         return view;
       } catch (err) {
+        rollingBack = true;
         await journal.rollback();
         throw err;
       }
@@ -792,7 +807,8 @@ export class DomainOrchestrator implements Orchestrator {
       const dev = r.devices.find((d) => d.class === devClass && d.devid === devid);
       if (!dev) throw new TsxError(E_NO_DEVICE, `domain ${r.name} has no ${devClass} ${devid}`, { details: { devClass, devid } });
       task.step('closing the device', 0.3);
-      const res = await this.devices.destroyDevices(this.deviceContext(r, task.signal, Date.now() + 10_000, task.id), [dev], { force: options.force ?? false });
+      const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
+      const res = await this.devices.destroyDevices({ ...this.deviceContext(r, task.signal, Date.now() + 10_000, task.id), xs }, [dev], { force: options.force ?? false });
       if (res.leftovers.length > 0) throw new TsxError(E_PARTIAL_DESTROY, `detach of ${devClass} ${devid} left ${res.leftovers.join(', ')}`, { details: { leftovers: res.leftovers } });
       const entry = r.config.devices[dev.uuid];
       if (entry) this.claims.releaseDevice(r.uuid, entry);

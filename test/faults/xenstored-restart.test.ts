@@ -10,6 +10,7 @@ import type { XendConfig } from '../../src/config/model.js';
 import { hasTsxCode } from '../../src/errors.js';
 import type { TsxEvent } from '../../src/lifecycle/api.js';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
+import { waitConnected } from '../../src/lifecycle/reconnect.js';
 import { dumpOurTree, sixDeviceConfig } from '../lifecycle/helpers.js';
 
 const ROUNDS = Number(process.env['TSXEND_XS_RESTART_ROUNDS'] ?? 20);
@@ -234,5 +235,51 @@ describe('xenstored crashes and restarts under load (mock daemon, tree kept)', (
     sub.close();
     expect(await dumpOurTree(env.xs)).toEqual(before);
     console.log(`xenstored restart (mock), vfb domain: destroy took ${destroyMs} ms`);
+  });
+
+  it('operations on a running domain across outages: finished once the store is back, or failed leaving the domain as it was', { timeout: 30_000 }, async () => {
+    const o = env.orchestrator;
+    const mock = env.mock!;
+    const before = await dumpOurTree(env.xs);
+    const v = await o.createDomain(diskNicConfig('ops-outage')).done;
+    const dp = `/local/domain/${v.domid}`;
+    const disk = { class: 'vbd' as const, config: { backend: '0', vdev: 'xvdc', target: '/srv/ops-extra.img', format: 'raw', access: 'w', devtype: 'disk', backendtype: 'phy' } };
+    const back = async () => {
+      await mock.restart();
+      expect(await waitConnected(env.xs, Date.now() + 10_000)).toBe(true);
+    };
+
+    // A short outage: the hypervisor took the change, the store gets it once it is back.
+    await mock.crash();
+    const mem = o.setMemory(v.uuid, 48);
+    const vcpus = o.setVcpus(v.uuid, 2);
+    setTimeout(() => void mock.restart(), 300);
+    await mem;
+    await vcpus;
+    expect(await env.xs.read(`${dp}/memory/target`)).toBe(String(48 * 1024));
+    expect(await env.xs.read(`${dp}/cpu/1/availability`)).toBe('online');
+    expect(await waitConnected(env.xs, Date.now() + 10_000)).toBe(true);
+    const att = await o.attachDevice(v.uuid, disk).done;
+    expect(att.state).toBe('connected');
+    // A detach started in an outage waits for the store and finishes.
+    await mock.crash();
+    const det = o.detachDevice(v.uuid, 'vbd', att.devid).done;
+    setTimeout(() => void mock.restart(), 300);
+    await det;
+    expect(await waitConnected(env.xs, Date.now() + 10_000)).toBe(true);
+
+    // A long outage: what cannot reach the store fails typed and leaves the domain as it was.
+    await mock.crash();
+    const codeOf = (e: unknown) => (hasTsxCode(e) ? e.code : String(e));
+    const [sd, a2] = await Promise.all([o.shutdownDomain(v.uuid, 'poweroff').done.catch((e: unknown) => e), o.attachDevice(v.uuid, { ...disk, config: { ...disk.config, vdev: 'xvdd', target: '/srv/ops-more.img' } }).done.catch((e: unknown) => e)]);
+    expect(codeOf(sd)).toBe('TSX_ERR_XS_DISCONNECTED');
+    expect(codeOf(a2)).toBe('TSX_ERR_XS_DISCONNECTED');
+    expect(o.getDomain(v.uuid).state).toBe('running');
+    await back();
+    expect(o.getDomain(v.uuid).devices.map((d) => `${d.class}:${d.state}`).sort()).toEqual(['vbd:connected', 'vbd:connected', 'vif:connected', 'vif:connected']);
+    expect(await env.xs.tryRead(`${dp}/control/shutdown`)).toBe('');
+
+    expect((await o.destroyDomain(v.uuid).done).leftovers).toEqual([]);
+    expect(await dumpOurTree(env.xs)).toEqual(before);
   });
 });
