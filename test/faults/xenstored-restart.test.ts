@@ -6,7 +6,7 @@
 // everything is destroyed and the WHOLE store is as before: 0 leaked nodes.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { XendConfig } from '../../src/config/model.js';
+import type { DeviceEntry, XendConfig } from '../../src/config/model.js';
 import { hasTsxCode } from '../../src/errors.js';
 import type { TsxEvent } from '../../src/lifecycle/api.js';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
@@ -243,7 +243,8 @@ describe('xenstored crashes and restarts under load (mock daemon, tree kept)', (
     const before = await dumpOurTree(env.xs);
     const v = await o.createDomain(diskNicConfig('ops-outage')).done;
     const dp = `/local/domain/${v.domid}`;
-    const disk = { class: 'vbd' as const, config: { backend: '0', vdev: 'xvdc', target: '/srv/ops-extra.img', format: 'raw', access: 'w', devtype: 'disk', backendtype: 'phy' } };
+    const diskEntry = (vdev: string, target: string): DeviceEntry => ({ class: 'vbd', config: { backend: '0', vdev, target, format: 'raw', access: 'w', devtype: 'disk', backendtype: 'phy' } });
+    const disk = diskEntry('xvdc', '/srv/ops-extra.img');
     const back = async () => {
       await mock.restart();
       expect(await waitConnected(env.xs, Date.now() + 10_000)).toBe(true);
@@ -271,7 +272,7 @@ describe('xenstored crashes and restarts under load (mock daemon, tree kept)', (
     // A long outage: what cannot reach the store fails typed and leaves the domain as it was.
     await mock.crash();
     const codeOf = (e: unknown) => (hasTsxCode(e) ? e.code : String(e));
-    const [sd, a2] = await Promise.all([o.shutdownDomain(v.uuid, 'poweroff').done.catch((e: unknown) => e), o.attachDevice(v.uuid, { ...disk, config: { ...disk.config, vdev: 'xvdd', target: '/srv/ops-more.img' } }).done.catch((e: unknown) => e)]);
+    const [sd, a2] = await Promise.all([o.shutdownDomain(v.uuid, 'poweroff').done.catch((e: unknown) => e), o.attachDevice(v.uuid, diskEntry('xvdd', '/srv/ops-more.img')).done.catch((e: unknown) => e)]);
     expect(codeOf(sd)).toBe('TSX_ERR_XS_DISCONNECTED');
     expect(codeOf(a2)).toBe('TSX_ERR_XS_DISCONNECTED');
     expect(o.getDomain(v.uuid).state).toBe('running');
