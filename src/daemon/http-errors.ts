@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import { E_INTERNAL, TsxError, hasTsxCode, type ErrorSpec } from '../errors.js';
 import { E_BAD_REQUEST, E_BODY_TOO_LARGE, E_ROUTE_NOT_FOUND, E_UNSUPPORTED_MEDIA } from './errors.js';
+import { maskSecretsInText } from './present.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -71,11 +72,13 @@ export function toErrorBody(err: unknown): ErrorBody {
     code = E_INTERNAL.code;
     message = err instanceof Error ? err.message : String(err);
   }
-  const body: ErrorBody = { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message };
-  const cause = causeChain(err);
+  // Messages may quote what the client sent (a device spec): never a password, in the reply or
+  // in the log line made from it.
+  const body: ErrorBody = { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message: maskSecretsInText(message) };
+  const cause = causeChain(err).map((c) => ({ ...c, message: maskSecretsInText(c.message) }));
   if (cause.length > 0) body.cause = cause;
   if (err instanceof TsxError && Object.keys(err.details).length > 0) body.details = err.details;
   const problems = (err as { problems?: unknown }).problems;
-  if (Array.isArray(problems)) body.problems = problems as Record<string, unknown>[];
+  if (Array.isArray(problems)) body.problems = (problems as Record<string, unknown>[]).map((p) => (typeof p['message'] === 'string' ? { ...p, message: maskSecretsInText(p['message']) } : p));
   return body;
 }

@@ -20,12 +20,28 @@ function maskConfig<T>(config: T): T {
   return (copy ?? config) as T;
 }
 
+// A password can also ride inside text: an xl or SXP device spec, or a value an error quotes.
+const SECRET_IN_TEXT: RegExp[] = [
+  /((?:vncpasswd|passwd|password)\s*=\s*)([^,\s"'\\\])]+)/gi, // xl: vncpasswd=VALUE
+  /(\((?:vncpasswd|passwd|password)\s+)([^()\s]+)/gi, // SXP: (vncpasswd VALUE)
+  /("(?:vncpasswd|passwd|password)"\s*:\s*)("(?:[^"\\]|\\.)*")/gi, // JSON: "vncpasswd": "VALUE"
+  /((?:vncpasswd|passwd|password)[^\n]*?\(got )("(?:[^"\\]|\\.)*")/gi, // schema errors: …vncpasswd: … (got "VALUE")
+];
+
+/** `text` with every password it quotes replaced by the mask (error messages, warnings). */
+export function maskSecretsInText(text: string): string {
+  let out = text;
+  for (const re of SECRET_IN_TEXT) out = out.replace(re, `$1${REDACTED}`);
+  return out;
+}
+
 export function presentDevice(d: DeviceView): DeviceView {
   return { ...d, config: maskConfig(d.config) };
 }
 
 /** A task whose error carries the HTTP status of its code, so clients can tell 409 from 422. */
 export function presentTask(t: TaskView): TaskView {
+  if (t.error && maskSecretsInText(t.error.message) !== t.error.message) t = { ...t, error: { ...t.error, message: maskSecretsInText(t.error.message) } };
   if (!t.error || (t.error as { statusCode?: number }).statusCode !== undefined) return t;
   const spec = definedErrors().find((e) => e.code === t.error?.code);
   return spec ? { ...t, error: { ...t.error, statusCode: spec.status } as TaskView['error'] & object } : t;

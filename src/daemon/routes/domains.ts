@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import type { DomainView, Orchestrator, ShutdownMode } from '../../lifecycle/api.js';
 import { CONFIG_MEDIA_TYPES, type ConfigInput } from '../config-input.js';
 import type { Metrics } from '../metrics.js';
-import { answerOperation, presentDomain } from '../present.js';
+import { answerOperation, maskSecretsInText, presentDomain } from '../present.js';
 import { checkRef } from '../refs.js';
 import * as S from '../schemas.js';
 
@@ -33,7 +33,7 @@ function configFrom(config: ConfigInput, request: FastifyRequest): XendConfig {
   const format = CONFIG_MEDIA_TYPES[mediaType] ?? 'json';
   const file = typeof request.headers['x-tsxend-filename'] === 'string' ? request.headers['x-tsxend-filename'].slice(0, 256) : '<request>';
   const parsed = format === 'json' ? { config: config.validateDomain(request.body, file), warnings: [] } : config.parseDomain(String(request.body), format, file);
-  if (parsed.warnings.length > 0) request.log.warn({ warnings: parsed.warnings, name: parsed.config.name }, 'config warnings');
+  if (parsed.warnings.length > 0) request.log.warn({ warnings: parsed.warnings.map(maskSecretsInText), name: parsed.config.name }, 'config warnings');
   return parsed.config;
 }
 
