@@ -7,9 +7,9 @@
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import { createDeviceManager, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends } from '../devices/index.js';
+import { createDeviceManager, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends, type HotplugRunner } from '../devices/index.js';
 import type { DeviceManager } from '../devices/api.js';
 import { RegistryPublisher } from '../hypervisor/simulated-publish.js';
 import { SimulatedHypervisor, type SimulatedHypervisorOptions } from '../hypervisor/simulated.js';
@@ -64,7 +64,20 @@ async function devicesFor(
   cleanups.push(() => backendXs.close());
   const backends = await startBackendSimulator(backendXs);
   cleanups.push(() => backends.stop());
-  return createDeviceManager({ hotplug: new SimulatedHotplugRunner(xs), xenstoredPath });
+  return createDeviceManager({ hotplug: simulatedHotplug(xs), xenstoredPath });
+}
+
+/**
+ * Simulated scripts, except those TSXEND_SIM_REAL_SCRIPTS names (comma-separated basenames,
+ * e.g. `block`): those run for real next to the simulated backends, so tests can see what
+ * they leave on the host (loop devices).
+ */
+function simulatedHotplug(xs: XenstoreClient): HotplugRunner {
+  const sim = new SimulatedHotplugRunner(xs);
+  const real = new Set((process.env['TSXEND_SIM_REAL_SCRIPTS'] ?? '').split(',').filter((n) => n !== ''));
+  if (real.size === 0) return sim;
+  const runner = new RealHotplugRunner();
+  return { run: (req) => (real.has(basename(req.script)) ? runner.run(req) : sim.run(req)) };
 }
 
 export async function createEnvironment(options: EnvironmentOptions): Promise<Environment> {
