@@ -132,8 +132,11 @@ export interface XendConfig {
   on_poweroff: RestartAction;
   on_reboot: RestartAction;
   on_crash: RestartAction;
-  /** CPU affinity in xl syntax, e.g. "0-3,^2". */
-  cpus?: string;
+  /**
+   * Hard CPU affinity in xl syntax: one string for every vcpu ("0-3,^2"), or a list whose entry i
+   * pins vcpu i (xl's `cpus = ["2", "3"]`; vcpus past the list are not pinned).
+   */
+  cpus?: string | string[];
   description?: string;
   /** Device uuid → (class, config), in the order the user wrote them. */
   devices: Record<string, DeviceEntry>;

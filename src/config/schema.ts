@@ -112,6 +112,9 @@ export const deviceEntrySchema = Type.Union([
   Type.Object({ class: Type.Literal('console'), config: consoleSchema }, closed),
 ]);
 
+/** One xl cpus= item list ("0-3,^2", "all", "nodes:1"). */
+const cpuRange = Type.String({ maxLength: 1024, pattern: '^[0-9,^ -]*$|^all$|^nodes?:' });
+
 export const xendConfigSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -127,7 +130,7 @@ export const xendConfigSchema = Type.Object(
     on_poweroff: restartAction,
     on_reboot: restartAction,
     on_crash: restartAction,
-    cpus: Type.Optional(Type.String({ maxLength: 1024, pattern: '^[0-9,^ -]*$|^all$|^nodes:' })),
+    cpus: Type.Optional(Type.Union([cpuRange, Type.Array(cpuRange, { minItems: 1, maxItems: 4096 })])),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     // Closed: a key that is not a uuid is refused, not left unchecked (patternProperties alone
     // would let `{"devices": {"x": []}}` through).

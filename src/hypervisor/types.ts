@@ -76,10 +76,11 @@ export interface Hypervisor {
   createDomain(spec: DomainCreateSpec): Promise<number>;
   setMaxVcpus(domid: number, vcpus: number): Promise<void>;
   /**
-   * Pins vcpus 0..maxVcpus-1 (hard affinity) to the CPUs of an xl `cpus` string, as libxl does
-   * between max vcpus and max memory. Optional: the simulated hypervisor does not schedule.
+   * Hard affinity as libxl sets it between max vcpus and max memory: an xl `cpus` string pins
+   * vcpus 0..maxVcpus-1 alike; a list pins vcpu i to entry i (entries past maxVcpus are ignored,
+   * vcpus past the list stay unpinned). Optional: the simulated hypervisor does not schedule.
    */
-  setVcpuAffinity?(domid: number, maxVcpus: number, cpus: string): Promise<void>;
+  setVcpuAffinity?(domid: number, maxVcpus: number, cpus: string | readonly string[]): Promise<void>;
   setMaxMemory(domid: number, kib: number): Promise<void>;
   setMemoryTarget(domid: number, kib: number): Promise<void>;
   setOnlineVcpus(domid: number, vcpus: number): Promise<void>;

@@ -60,9 +60,9 @@ describe('docs/config.md keys', () => {
 });
 
 describe('the gaps docs/config.md admits are the behaviour', () => {
-  it('soft-reset is refused, a cpus list is joined, w! reads as w, a 4th xm disk field is refused', () => {
+  it('soft-reset is refused, a cpus list pins vcpu by vcpu, w! reads as w, a 4th xm disk field is refused', () => {
     expect(() => parseXl('name = "g"\nkernel = "/k"\non_reboot = "soft-reset"\n')).toThrow(/on_reboot/);
-    expect(parseXl('name = "g"\nkernel = "/k"\ncpus = ["2", "3"]\n').config.cpus).toBe('2,3');
+    expect(parseXl('name = "g"\nkernel = "/k"\ncpus = ["2", "3"]\n').config.cpus).toEqual(['2', '3']);
     expect(parseDeviceSpec('vbd', 'phy:/dev/x,xvda,w!').config).toMatchObject({ access: 'w' });
     expect(() => parseDeviceSpec('vbd', 'phy:/dev/x,xvda,w,0')).toThrow(/too many positional/);
     expect(section('## Not supported yet')).toContain('soft-reset');

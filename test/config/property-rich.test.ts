@@ -85,7 +85,7 @@ const model = fc
     description: opt(nasty),
     bootloader: opt(fc.constantFrom('pygrub', '/usr/lib/xen-4.17/bin/pygrub')),
     bootloader_args: opt(fc.array(nasty, { maxLength: 3 })),
-    cpus: opt(fc.constantFrom('0-3', '0-3,^2', 'all', '1,3')),
+    cpus: opt(fc.oneof(fc.constantFrom('0-3', '0-3,^2', 'all', '1,3'), fc.array(fc.constantFrom('2', '0-1', 'all', '3,^1'), { minLength: 1, maxLength: 4 }))),
     on_poweroff: fc.constantFrom('destroy', 'restart', 'preserve', 'rename-restart', 'coredump-destroy', 'coredump-restart'),
     disks: fc.array(vbd, { maxLength: 4 }),
     cdrom: fc.boolean(),

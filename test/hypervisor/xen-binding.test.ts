@@ -24,7 +24,7 @@ writeFileSync(KERNEL, 'kernel');
 writeFileSync(RAMDISK, 'ramdisk');
 
 /** The lifecycle's create pipeline, step for step (issue 5's order), with destroy on failure. */
-async function createGuest(hv: Hypervisor, type: GuestType = 'pv', cpus?: string): Promise<{ domid: number; store: number; console: number; build: BuildResult }> {
+async function createGuest(hv: Hypervisor, type: GuestType = 'pv', cpus?: string | string[]): Promise<{ domid: number; store: number; console: number; build: BuildResult }> {
   const domid = await hv.createDomain({ uuid: UUID, type, maxVcpus: 2 });
   try {
     await hv.setMaxVcpus(domid, 2);
@@ -354,6 +354,32 @@ suite('XenHypervisor over the recording fake', () => {
       ]);
     });
   }
+
+  it('cpus= as a list pins vcpu i to entry i (xl parse_vcpu_affinity): extras ignored, vcpus past the list unpinned', async () => {
+    const pinned = async (cpus: string[]) => {
+      fake.reset();
+      const r = await createGuest(hv, 'pv', cpus);
+      const calls = fake.calls().filter((c) => c.call === 'xc_vcpu_setaffinity');
+      await hv.destroy(r.domid);
+      return calls.map((c) => ({ vcpu: c['vcpu'], hard: c['hard'] }));
+    };
+    expect(await pinned(['1', '0-1'])).toEqual([
+      { vcpu: 0, hard: [1] },
+      { vcpu: 1, hard: [0, 1] },
+    ]);
+    expect(await pinned(['0', '1', '0'])).toEqual([
+      { vcpu: 0, hard: [0] },
+      { vcpu: 1, hard: [1] },
+    ]);
+    expect(await pinned(['1'])).toEqual([{ vcpu: 0, hard: [1] }]);
+  });
+
+  it('a bad entry anywhere in a cpus= list is refused before any vcpu is pinned, and leaves no domain', async () => {
+    const err = (await createGuest(hv, 'pv', ['1', '2-x']).catch((e: unknown) => e)) as TsxError;
+    expect(err).toMatchObject({ code: 'TSX_ERR_HV_INVALID', details: { cpus: '2-x' } });
+    expect(fake.calls().some((c) => c.call === 'xc_vcpu_setaffinity')).toBe(false);
+    expect(fake.domainCount()).toBe(0);
+  });
 
   it('cpus= naming no CPU of the host is refused by Xen (EINVAL), and the create leaves no domain', async () => {
     const err = (await createGuest(hv, 'pv', '4-7').catch((e: unknown) => e)) as TsxError;

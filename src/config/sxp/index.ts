@@ -12,7 +12,7 @@ export interface ParseResult {
   warnings: ConfigWarning[];
 }
 
-const TOP_STRING = ['name', 'uuid', 'on_poweroff', 'on_reboot', 'on_crash', 'bootloader', 'cpus', 'description', 'type'] as const;
+const TOP_STRING = ['name', 'uuid', 'on_poweroff', 'on_reboot', 'on_crash', 'bootloader', 'description', 'type'] as const;
 const TOP_NUMBER = ['memory', 'maxmem', 'vcpus', 'maxvcpus'] as const;
 const IGNORED_TOP = new Set(['domid', 'status', 'state', 'store_mfn', 'console_mfn', 'cpu_time', 'online_vcpus', 'start_time', 'vcpu_avail', 'cpu_weight', 'cpu_cap', 'shadow_memory', 'on_xend_start', 'on_xend_stop', 'pool_name', 's3_integrity', 'features', 'localtime', 'platform']);
 
@@ -63,6 +63,8 @@ export function parseSxp(text: string, file?: string): ParseResult {
     if ((TOP_STRING as readonly string[]).includes(key)) model[key] = atom(value) ?? '';
     else if ((TOP_NUMBER as readonly string[]).includes(key)) model[key] = num(value, key);
     else if (key === 'bootloader_args') model[key] = item.items.slice(1).map((x) => atom(x) ?? '');
+    // (cpus "0-3") pins every vcpu; (cpus ("2" "3")) pins vcpu i to entry i, as xl's list form.
+    else if (key === 'cpus') model[key] = value?.kind === 'list' ? value.items.map((x) => atom(x) ?? '') : (atom(value) ?? '');
     else if (key === 'image') parseImage(value, model, (x, m) => warnings.push(at(x, 'image', m)));
     else if (key === 'device') {
       const dev = value;

@@ -152,7 +152,8 @@ export function parseXl(text: string, file?: string): ParseResult {
   setIf('on_crash', str('on_crash'));
   const cpus = values.get('cpus');
   if (cpus?.kind === 'string') model['cpus'] = cpus.value;
-  else if (cpus?.kind === 'list') model['cpus'] = cpus.items.map((i) => (i.kind === 'string' ? i.value : i.kind === 'number' ? i.text : '')).join(',');
+  // A list pins vcpu by vcpu (xl's parse_vcpu_affinity), not the union of its entries.
+  else if (cpus?.kind === 'list') model['cpus'] = cpus.items.map((i) => (i.kind === 'string' ? i.value : i.kind === 'number' ? i.text : ''));
   setIf('description', str('description'));
 
   // Devices: in the file's order by key (disk, vif, ...), each vfb bringing its vkb as xl does.
@@ -253,7 +254,8 @@ export function toXl(config: XendConfig): string {
   put('on_poweroff', config.on_poweroff);
   put('on_reboot', config.on_reboot);
   put('on_crash', config.on_crash);
-  if (config.cpus !== undefined) put('cpus', config.cpus);
+  if (typeof config.cpus === 'string') put('cpus', config.cpus);
+  else if (config.cpus !== undefined) lines.push(`cpus = [ ${config.cpus.map(quoteXl).join(', ')} ]`);
   if (config.description !== undefined) put('description', config.description);
   const byKey = new Map<string, string[]>();
   for (const [key, cls] of Object.entries(CLASS_OF_KEY)) {

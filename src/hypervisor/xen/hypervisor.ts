@@ -122,18 +122,19 @@ export class XenHypervisor implements Hypervisor {
   }
 
   /**
-   * libxl__build_pre's hard affinity for xl's string cpus=: every vcpu up to max_vcpus gets the
-   * same map, one xc_vcpu_setaffinity each (HARD only, no soft map), as libxl_set_vcpuaffinity.
+   * libxl__build_pre's hard affinity: one xc_vcpu_setaffinity per pinned vcpu (HARD only, no soft
+   * map), as libxl_set_vcpuaffinity. xl's string form gives every vcpu up to max_vcpus the same
+   * map; its list form gives vcpu i entry i (parse_vcpu_affinity), and every map is parsed
+   * before the first call, so a bad entry pins nothing.
    */
-  async setVcpuAffinity(domid: number, maxVcpus: number, cpus: string): Promise<void> {
+  async setVcpuAffinity(domid: number, maxVcpus: number, cpus: string | readonly string[]): Promise<void> {
     const xc = await this.open();
     // The map is xc_get_cpumap_size bytes: from physinfo's max_cpu_id, as libxc computes it.
     if (this.maxCpuId === undefined) this.physinfo(xc);
-    const map = xlCpumap(cpus, cpumapBytes(this.maxCpuId ?? 0));
-    for (let vcpu = 0; vcpu < maxVcpus; vcpu++) {
-      // Xen writes the effective affinity back: each call gets its own copy (libxl copies too).
-      xc.call('xc_vcpu_setaffinity', domid, domid, vcpu, Buffer.from(map), null, XEN.VCPUAFFINITY_HARD);
-    }
+    const bytes = cpumapBytes(this.maxCpuId ?? 0);
+    const maps = typeof cpus === 'string' ? Array.from({ length: maxVcpus }, () => xlCpumap(cpus, bytes)) : cpus.slice(0, maxVcpus).map((c) => xlCpumap(c, bytes));
+    // Xen writes the effective affinity back: each call gets its own map (libxl copies too).
+    maps.forEach((map, vcpu) => xc.call('xc_vcpu_setaffinity', domid, domid, vcpu, map, null, XEN.VCPUAFFINITY_HARD));
   }
 
   async setMaxMemory(domid: number, kib: number): Promise<void> {
