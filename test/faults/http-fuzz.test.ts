@@ -184,6 +184,8 @@ const configBody = fc.oneof(
   { arbitrary: fc.tuple(xlMutated, fc.nat(3).map((n) => n === 0)).map(([t, fresh]): Body => ({ payload: fresh ? t.replace('"web1"', `"fz${++serial}"`) : t, contentType: 'text/plain', kind: 'almost-valid-xl' })), weight: 3 },
   { arbitrary: sxpMutated.map((t): Body => ({ payload: t, contentType: 'application/x-sxp', kind: 'almost-valid-sxp' })), weight: 1 },
   { arbitrary: evilRef.map((n) => asJson('bad-name')({ ...modelBase(), name: n })), weight: 2 },
+  { arbitrary: evilRef.map((n) => asJson('bad-name')({ ...modelBase(), name: 'fzuuid', uuid: n })), weight: 1 },
+  { arbitrary: evilRef.map((n): Body => ({ payload: XL_LINES.join('\n').replace('"web1"', JSON.stringify(n)), contentType: 'text/plain', kind: 'bad-name' })), weight: 1 },
   { arbitrary: rawBody, weight: 2 },
 );
 const attachBody = fc.oneof(
@@ -380,6 +382,41 @@ describe('HTTP fuzz over every route of docs/openapi.json (embedded mock xenstor
       { numRuns: 1000, endOnFailure: true, ...SEED },
     );
   }, 120_000);
+
+  it('GET /v1/events as a real websocket upgrade (injectWS) with fuzzed since/domain: opens or 400, never 5xx', async () => {
+    const key = 'GET /v1/events (upgrade)';
+    figures.set(key, { cases: 0, byStatus: {}, rejectedChecked: 0, badRefs: 0 });
+    const fig = figures.get(key)!;
+    const inject = (app as unknown as { injectWS: (path: string) => Promise<import('ws').WebSocket> }).injectWS.bind(app);
+    const since = fc.option(fc.oneof(fc.nat().map(String), fc.integer({ min: -5, max: 5 }).map(String), fc.constantFrom('', 'x', '1e3', '99999999999999999999', '0x10', '1.5')));
+    const domain = fc.option(refArb(validRefs));
+    await fc.assert(
+      fc.asyncProperty(since, domain, async (s, d) => {
+        const q = new URLSearchParams({ ...(s === null ? {} : { since: s }), ...(d === null ? {} : { domain: d === '' ? 'e' : d }) }).toString();
+        fig.cases++;
+        const before = snapshot();
+        let status = 101;
+        try {
+          const ws = await inject(`/v1/events${q ? `?${q}` : ''}`);
+          ws.terminate();
+        } catch (err) {
+          status = Number(/(\d{3})/.exec(String(err))?.[1] ?? 0);
+        }
+        fig.byStatus[status] = (fig.byStatus[status] ?? 0) + 1;
+        // ajv coerces what Number() reads ('1e3', '0x10', ''): those may open or not.
+        const ambiguous = s !== null && (s === '' || /^(0x|\d+e)/i.test(s) || Number(s) > Number.MAX_SAFE_INTEGER);
+        const badSince = s !== null && !ambiguous && !/^\d+$/.test(s);
+        const badRef = d !== null && refIsBad(d === '' ? 'e' : d);
+        if (badRef) fig.badRefs++;
+        if (badRef || badSince) expect(status, q).toBe(400);
+        else if (ambiguous) expect([101, 400], q).toContain(status);
+        else expect(status, q).toBe(101);
+        expect(snapshot() === before, q).toBe(true);
+        if (status !== 101) fig.rejectedChecked++;
+      }),
+      { numRuns: 400, endOnFailure: true, ...SEED },
+    );
+  });
 
   it('refuses 8 or more unknown keys anywhere in a JSON config (TypeBox reports them only as `boolean`)', async () => {
     const k8 = Object.fromEntries('abcdefgh'.split('').map((k, i) => [k, i]));
