@@ -6,16 +6,19 @@
 //    3073-character path EINVAL, 4096-byte payload accepted, a header announcing 4097 closes;
 //  - per-connection quotas of an UNPRIVILEGED domain (reference §2.9): watches (the 130th is
 //    E2BIG in 4.17) and open transactions (the 12th is ENOSPC), on the mock as domain 5 and on
-//    real cxenstored through a real ring (the fixture maps the guest's page from a file).
+//    real cxenstored through a real ring (the fixture maps the guest's page from a file);
+//  - the daemon's own: creates beyond --max-parallel-creates wait their turn (never refused).
 
 import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { request } from 'node:http';
 import { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { configInput } from '../../src/daemon/wiring.js';
 import { isError } from '../../src/errors.js';
+import { createEnvironment } from '../../src/lifecycle/environment.js';
 import { E_XS_BAD_PATH, E_XS_PAYLOAD_TOO_LARGE } from '../../src/xenstore/errors.js';
 import { openXenstore } from '../../src/xenstore/index.js';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
@@ -105,7 +108,50 @@ describe('HTTP body and websocket message limits', () => {
   });
 });
 
+// ---- daemon: parallel creates ------------------------------------------------------------
+
+describe('daemon-level limits', () => {
+  it('queues creates beyond --max-parallel-creates (never refused, never more than the limit at once)', async () => {
+    const env = await createEnvironment({ xenstore: 'embedded', orchestrator: { maxParallelCreates: 2 } });
+    try {
+      await env.orchestrator.start();
+      // In flight: from the hypervisor domain to its unpause, both inside the create's limited part.
+      let inFlight = 0;
+      let most = 0;
+      const hv = env.hypervisor as unknown as { createDomain: (spec: unknown) => Promise<number>; unpause: (domid: number) => Promise<void> };
+      const [create, unpause] = [hv.createDomain.bind(hv), hv.unpause.bind(hv)];
+      hv.createDomain = async (spec) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        return create(spec);
+      };
+      hv.unpause = async (domid) => {
+        inFlight--;
+        return unpause(domid);
+      };
+      const ops = Array.from({ length: 6 }, (_, i) => env.orchestrator.createDomain(configInput.validateDomain({ name: `q${i}`, memory: 16, image: { kernel: '/k' } }, 'q')).done);
+      const done = await Promise.allSettled(ops);
+      expect(done.map((d) => d.status)).toEqual(Array<string>(6).fill('fulfilled'));
+      expect(most).toBe(2);
+    } finally {
+      await env.close();
+    }
+  });
+});
+
 // ---- xenstore: sizes ---------------------------------------------------------------------
+
+/** cxenstored listens with a backlog of 1 and accepts one connection per loop: retry EAGAIN. */
+async function rawSocket(path: string): Promise<RawClient> {
+  for (let i = 0; ; i++) {
+    try {
+      return await RawClient.socket(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || i > 200) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
 
 /** The same byte-level checks against any daemon reachable by a RawClient. */
 async function sizeAnswers(open: () => Promise<RawClient>): Promise<string[]> {
@@ -186,7 +232,7 @@ describeReal('cxenstored', 'xenstore sizes on real cxenstored 4.17', () => {
   afterAll(async () => real?.stop());
 
   it('answers the size checks exactly as the mock does', async () => {
-    expect(await sizeAnswers(() => RawClient.socket(real.socketPath))).toEqual(EXPECTED_SIZES);
+    expect(await sizeAnswers(() => rawSocket(real.socketPath))).toEqual(EXPECTED_SIZES);
   });
 });
 
@@ -318,9 +364,8 @@ describeReal('cxenstored', 'per-connection quotas on real cxenstored 4.17, as a 
   let kick: Socket;
   beforeAll(async () => {
     real = await startXenstored('cxenstored');
-    kick = connect(real.socketPath);
+    kick = (await rawSocket(real.socketPath)).stream as Socket;
     kick.resume();
-    await new Promise((r) => kick.once('connect', r));
   });
   afterAll(async () => {
     kick?.destroy();
@@ -329,7 +374,7 @@ describeReal('cxenstored', 'per-connection quotas on real cxenstored 4.17, as a 
 
   it('refuses the 130th watch (E2BIG) and the 12th transaction (ENOSPC), exactly as the mock', async () => {
     await real.setDomains([{ domid: 5, state: 'running' }]);
-    const d0 = await RawClient.socket(real.socketPath);
+    const d0 = await rawSocket(real.socketPath);
     expect(show((await d0.request(T.INTRODUCE, args('5', '1', '1'))).reply)).toBe('OK');
     const ringFile = join(real.dir, 'ring-5');
     expect(existsSync(ringFile)).toBe(true);
