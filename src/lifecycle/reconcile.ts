@@ -76,13 +76,17 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
   }
 
   // Stored records whose domain is gone: clear leftover nodes; keep managed ones as defined.
-  const live = new Set((await o.hv.list()).map((d) => d.domid));
+  const live = await o.hv.list();
+  const liveDomids = new Set(live.map((d) => d.domid));
+  const liveUuids = new Set(live.map((d) => d.uuid));
   for (const rec of stored.values()) {
     if (adopted.has(rec.config.uuid) || o.records.has(rec.config.uuid)) continue;
+    // Its domain still runs, quarantined: never touched, record kept.
+    if (liveUuids.has(rec.config.uuid)) continue;
     // The VM path is named by our uuid: it goes whatever the dom path says. A domid no domain
     // holds any more has nothing worth keeping either.
     await rmQuiet(o.xs, vmPath(rec.config.uuid)).catch(() => undefined);
-    if (rec.domid !== undefined && !live.has(rec.domid)) await removeDomidNodes(o, rec.domid, rec.config);
+    if (rec.domid !== undefined && !liveDomids.has(rec.domid)) await removeDomidNodes(o, rec.domid, rec.config);
     if (rec.phase !== undefined && rec.managed) {
       const { phase: _p, domid: _d, ...defined } = rec;
       await o.store.save(defined).catch(() => undefined);

@@ -95,6 +95,24 @@ describe('reconcile of a create or destroy the daemon died in', () => {
     await o2.stop();
   });
 
+  it('a running domain quarantined at start (its record clashes with another) keeps every node and its record', async () => {
+    const o = env.orchestrator;
+    const a = await o.createDomain(sixDeviceConfig('first')).done;
+    const b = await o.createDomain(sixDeviceConfig('second')).done;
+    // b's stored config now claims a's MAC: whichever is adopted second cannot be.
+    const recB = (await record(b.uuid))!;
+    const macA = a.devices.find((d) => d.class === 'vif')!.config as { mac: string };
+    const devices = Object.fromEntries(Object.entries(recB.config.devices).map(([u, e]) => [u, e.class === 'vif' ? { ...e, config: { ...e.config, mac: macA.mac } } : e]));
+    await store.save({ ...recB, config: { ...recB.config, devices } });
+    const running = await dumpOurTree(env.xs);
+    const o2 = await restart();
+    expect(o2.listDomains().domains.map((d) => d.state).sort()).toEqual(['quarantined', 'running']);
+    expect(await dumpOurTree(env.xs)).toEqual(running);
+    expect(await env.hypervisor.list()).toHaveLength(2);
+    expect(store.size).toBe(2);
+    await o2.stop();
+  });
+
   it('a managed domain whose create the daemon died in stays defined, its record without the phase', async () => {
     const v = await env.orchestrator.createDomain(sixDeviceConfig('kept'), { managed: true }).done;
     await store.save({ ...(await record(v.uuid))!, phase: 'creating' });
