@@ -196,7 +196,10 @@ function killSuite(title: string, count: number, realBlock: boolean): void {
       if (removed.length > 0) problems.push(`${removed.length} lost nodes: ${roots(removed).join(', ')}`);
       if (hvDomids().length > 0) problems.push(`hypervisor still has ${hvDomids().join(', ')}`);
       const loops = await losetup();
-      if (loops !== baseLoops) problems.push(`loop devices changed:\n${loops}`);
+      if (loops !== baseLoops) {
+        const [now, was] = [loops.split('\n'), baseLoops.split('\n')];
+        problems.push(`loop devices changed: +[${now.filter((l) => !was.includes(l)).join('; ')}] -[${was.filter((l) => !now.includes(l)).join('; ')}]`);
+      }
       return problems;
     };
 
@@ -246,9 +249,12 @@ function killSuite(title: string, count: number, realBlock: boolean): void {
       baseLoops = await losetup();
       // Creates and destroys without a kill: how many frames each sends. The count varies with
       // the simulators' timing; the smallest of three bounds the kill points, so each one fires.
+      // Each after a restart, as in the runs with kills.
       createFrames = Infinity;
       destroyFrames = Infinity;
       for (let i = 0; i < 3; i++) {
+        await d.stop('SIGKILL');
+        d = await serve(d.stateDir);
         proxy.count();
         const c = await create();
         expect(c.status, JSON.stringify(c.json)).toBe(201);
@@ -281,6 +287,7 @@ function killSuite(title: string, count: number, realBlock: boolean): void {
           `whole ${outs.reduce((a, o) => a + o.whole, 0)}, gone ${outs.reduce((a, o) => a + o.gone, 0)}; problems ${leaks}; ` +
           `the killed daemon left: ${[...found].map(([k, v]) => `${v}× ${k}`).join('; ')}; not fired: ${outs.filter((o) => !o.fired).map((o) => o.point).join(', ') || 'none'}`,
       );
+      for (const o of outs) if (o.problems.length > 0) console.log(`${what} ${o.point} (${o.found}): ${o.problems.join(' | ')}`);
       return fired;
     };
 
