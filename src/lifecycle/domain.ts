@@ -2,7 +2,11 @@
 
 import type { XendConfig } from '../config/model.js';
 import type { DeviceView, DomainState, DomainView, ShutdownMode, TaskView } from './api.js';
+import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
 import { SerialQueue } from './states.js';
+
+/** The reason prefix of a domain that runs but whose xenstore nodes a restarted xenstored lost. */
+export const XENSTORE_LOST = 'xenstore-lost';
 
 export class DomainRecord {
   domid: number | undefined;
@@ -35,6 +39,17 @@ export class DomainRecord {
   }
   get name(): string {
     return this.config.name;
+  }
+
+  /**
+   * Flags a running domain whose nodes the store no longer has: it stays listed and can be
+   * destroyed, never dropped. False when it was flagged already.
+   */
+  flagStoreLost(why: string): boolean {
+    if (this.reason?.startsWith(XENSTORE_LOST)) return false;
+    this.reason = `${XENSTORE_LOST}: ${why}; it still runs and can be destroyed`;
+    this.devices = this.devices.map((d) => ({ ...d, state: 'error', error: { code: E_XS_DISCONNECTED.code, message: "xenstored lost this device's nodes" } }));
+    return true;
   }
 
   matches(ref: string): boolean {

@@ -29,7 +29,7 @@ import type {
 } from './api.js';
 import { Claims } from './claims.js';
 import { runCreate, type CreateStep } from './create.js';
-import { DomainRecord } from './domain.js';
+import { DomainRecord, XENSTORE_LOST } from './domain.js';
 import { E_BAD_REQUEST, E_NO_DEVICE, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_SHUTDOWN_TIMEOUT, E_STOPPING, E_UUID_TAKEN } from './errors.js';
 import { EventLog, type EventInput } from './events.js';
 import { domPath, removeDomainNodes, vmPath, writeVcpus } from './layout.js';
@@ -210,10 +210,8 @@ export class DomainOrchestrator implements Orchestrator {
     for (const r of [...this.records.values()]) {
       if (r.domid === undefined || !['running', 'paused', 'shutting-down', 'shutdown', 'crashed'].includes(r.state)) continue;
       if ((await xs.tryRead(`${domPath(r.domid)}/vm`)) === vmPath(r.uuid)) continue;
-      if (r.reason?.startsWith(XENSTORE_LOST)) continue;
+      if (!r.flagStoreLost("xenstored came back without this domain's nodes")) continue;
       lost++;
-      r.reason = `${XENSTORE_LOST}: xenstored came back without this domain's nodes; it still runs and can be destroyed`;
-      r.devices = r.devices.map((d) => ({ ...d, state: 'error', error: { code: E_XS_DISCONNECTED.code, message: 'xenstored came back without this device\'s nodes' } }));
       this.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });
     }
     this.emit({ type: 'xenstore.resynced', outcome: 'ok', data: { storeLost, domains: this.records.size, vanished, finished, swept, lost, ms: Date.now() - started } });
@@ -821,9 +819,6 @@ export class DomainOrchestrator implements Orchestrator {
     });
   }
 }
-
-/** The reason prefix of a domain that runs but whose xenstore nodes a restarted xenstored lost. */
-export const XENSTORE_LOST = 'xenstore-lost';
 
 /** The domids serving a config's devices (dom0 always: the sweep must cover it). */
 function backendDomids(config: XendConfig): number[] {

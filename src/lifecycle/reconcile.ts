@@ -1,7 +1,7 @@
 // Start-up reconcile (xend.md §5): xenstore and the hypervisor are the truth about what runs,
-// the config store about what was meant. Running domains the store knows are re-adopted; ones
-// it knows but that were never finished (not introduced, no VM path) are rolled back; domains
-// nobody can explain are quarantined (reported, never touched); stored records whose domain is
+// the config store about what was meant. Running domains the store knows are re-adopted (ones
+// whose nodes xenstored lost are kept, flagged xenstore-lost and destroyable); domains nobody can
+// explain are quarantined (reported, never touched); stored records whose domain is
 // gone lose their leftover nodes; managed domains with autostart are started in order.
 // A record saved mid-operation (phase, see StoredDomain) says a daemon died in a create or a
 // destroy: the domain is torn down whatever state it reached — never adopted half made.
@@ -49,27 +49,20 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     }
     const introduced = await o.xs.isDomainIntroduced(info.domid).catch(() => false);
     if (rec && vm === vmPath(info.uuid) && uuidInStore === info.uuid && storeRef !== undefined && introduced) {
-      const r = new DomainRecord(rec.config, rec.managed, rec.autostart, rec.autostartOrder, stateOf(info));
-      r.domid = info.domid;
-      r.startedAt = Date.now();
-      try {
-        o.claims.claimConfig(r.uuid, r.config);
-      } catch (err) {
-        quarantine(o, info, `its resources clash with another domain: ${(err as Error).message}`, rec.config);
-        continue;
-      }
-      const found = await o.devices.readDevices(o.xs, info.domid).catch(() => []);
-      const byKey = new Map(Object.entries(rec.config.devices).map(([uuid, e]) => [`${e.class}/${e.config.devid ?? ''}`, uuid]));
-      r.devices = found.map((d) => ({ ...d, uuid: d.uuid || byKey.get(`${d.class}/${d.devid}`) || '', config: (rec.config.devices[d.uuid]?.config ?? d.config) }));
-      o.records.set(r.uuid, r);
-      adopted.add(r.uuid);
-      o.emitFor(r, 'domain.adopted', { data: { state: r.state, devices: r.devices.length } });
+      const r = await adopt(o, info, rec);
+      if (r !== undefined) adopted.add(r.uuid);
       continue;
     }
-    if (rec) {
-      // Ours, but never finished: roll it back like the create's journal would have.
-      await tearDown(o, info.domid, rec);
-      o.emit({ type: 'domain.rolled-back', domid: info.domid, uuid: info.uuid, name: rec.config.name, data: { reason: 'found half-made at start' } });
+    if (rec && (vm === undefined || vm === vmPath(info.uuid))) {
+      // A finished create (no phase) that the store does not hold whole: xenstored lost its
+      // nodes (a restarted cxenstored starts empty). The guest runs: keep it, flagged and
+      // destroyable, as the resync after a reconnect does; never tear a finished domain down.
+      const missing = [vm === undefined ? `${dp}/vm` : undefined, storeRef === undefined ? `${dp}/store/ring-ref` : undefined, introduced ? undefined : 'the introduction'];
+      const r = await adopt(o, info, rec);
+      if (r === undefined) continue;
+      adopted.add(r.uuid);
+      r.flagStoreLost(`found at start without ${missing.filter((m) => m !== undefined).join(', ')}`);
+      o.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });
       continue;
     }
     quarantine(o, info, vm === undefined ? 'no /local/domain/<domid>/vm: not made by tsxend' : `no stored record for ${info.uuid}`);
@@ -117,6 +110,25 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     const op = o.startDomain(r.uuid);
     await op.done.catch((err: unknown) => o.log?.error({ err, uuid: r.uuid }, 'autostart failed'));
   }
+}
+
+/** Takes a running domain back under management from its stored record; undefined when it had to be quarantined. */
+async function adopt(o: DomainOrchestrator, info: DomainInfo, rec: StoredDomain): Promise<DomainRecord | undefined> {
+  const r = new DomainRecord(rec.config, rec.managed, rec.autostart, rec.autostartOrder, stateOf(info));
+  r.domid = info.domid;
+  r.startedAt = Date.now();
+  try {
+    o.claims.claimConfig(r.uuid, r.config);
+  } catch (err) {
+    quarantine(o, info, `its resources clash with another domain: ${(err as Error).message}`, rec.config);
+    return undefined;
+  }
+  const found = await o.devices.readDevices(o.xs, info.domid).catch(() => []);
+  const byKey = new Map(Object.entries(rec.config.devices).map(([uuid, e]) => [`${e.class}/${e.config.devid ?? ''}`, uuid]));
+  r.devices = found.map((d) => ({ ...d, uuid: d.uuid || byKey.get(`${d.class}/${d.devid}`) || '', config: rec.config.devices[d.uuid]?.config ?? d.config }));
+  o.records.set(r.uuid, r);
+  o.emitFor(r, 'domain.adopted', { data: { state: r.state, devices: r.devices.length } });
+  return r;
 }
 
 /** Devices, hypervisor domain, store nodes (backends included) of a domain found half made or half destroyed. */

@@ -113,6 +113,26 @@ describe('reconcile of a create or destroy the daemon died in', () => {
     await o2.stop();
   });
 
+  it('a finished domain whose nodes xenstored lost while the daemon was down is kept, flagged xenstore-lost, and destroys cleanly', async () => {
+    const v = await env.orchestrator.createDomain(sixDeviceConfig('survivor')).done;
+    const domid = v.domid!;
+    await env.orchestrator.stop();
+    // What a restarted (empty) xenstored no longer has: every node of this, the only, domain.
+    for (const path of [`/local/domain/${domid}`, `/vm/${v.uuid}`, `/libxl/${domid}`, '/local/domain/0/backend']) await env.xs.rm(path);
+    const o2 = await restart();
+    const [view] = o2.listDomains().domains;
+    expect(view).toMatchObject({ uuid: v.uuid, domid, state: 'running', reason: expect.stringMatching(/^xenstore-lost: found at start without \/local\/domain\/\d+\/vm/) });
+    expect(o2.events.replay(0)).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'domain.xenstore-lost', uuid: v.uuid })]));
+    expect(o2.events.replay(0).some((e) => e.type === 'domain.rolled-back')).toBe(false);
+    expect((await env.hypervisor.list()).map((d) => d.domid)).toEqual([domid]);
+    await o2.destroyDomain(v.uuid).done;
+    expect(o2.listDomains().domains).toEqual([]);
+    expect(await env.hypervisor.list()).toEqual([]);
+    expect(store.size).toBe(0);
+    expect(await dumpOurTree(env.xs)).toEqual(before);
+    await o2.stop();
+  });
+
   it('a managed domain whose create the daemon died in stays defined, its record without the phase', async () => {
     const v = await env.orchestrator.createDomain(sixDeviceConfig('kept'), { managed: true }).done;
     await store.save({ ...(await record(v.uuid))!, phase: 'creating' });
