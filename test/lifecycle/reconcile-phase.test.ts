@@ -121,9 +121,10 @@ describe('reconcile of a create or destroy the daemon died in', () => {
     for (const path of [`/local/domain/${domid}`, `/vm/${v.uuid}`, `/libxl/${domid}`, '/local/domain/0/backend']) await env.xs.rm(path);
     const o2 = await restart();
     const [view] = o2.listDomains().domains;
-    expect(view).toMatchObject({ uuid: v.uuid, domid, state: 'running', reason: expect.stringMatching(/^xenstore-lost: found at start without \/local\/domain\/\d+\/vm/) });
+    expect(view).toMatchObject({ uuid: v.uuid, domid, state: 'running' });
+    expect(view?.reason).toMatch(/^xenstore-lost: found at start without \/local\/domain\/\d+\/vm/);
     expect(o2.events.replay(0)).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'domain.xenstore-lost', uuid: v.uuid })]));
-    expect(o2.events.replay(0).some((e) => e.type === 'domain.rolled-back')).toBe(false);
+    expect(o2.events.replay(0)).not.toEqual(expect.arrayContaining([expect.objectContaining({ type: 'domain.rolled-back' })]));
     expect((await env.hypervisor.list()).map((d) => d.domid)).toEqual([domid]);
     await o2.destroyDomain(v.uuid).done;
     expect(o2.listDomains().domains).toEqual([]);

@@ -92,21 +92,48 @@ export function buildPre(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFa
   xc.callRc('xc_cpuid_apply_policy', domid, domid, false, null, 0, true, false, false, null, null);
 }
 
+interface DomImage {
+  readonly dom: unknown;
+  /** One xc_dom_* call on the image; a non-zero answer throws the typed failure naming it. */
+  readonly step: (name: string, ...args: unknown[]) => void;
+  /** A native copy of `bytes` the image may point at, freed with the image. */
+  readonly native: (bytes: Uint8Array) => unknown;
+}
+
+/** xc_dom_allocate, `body` on the image, then xc_dom_release (and the native copies) whatever happens. */
+function withDomImage(xc: Xc, domid: number, spec: BuildSpec, body: (image: DomImage) => BuildResult): BuildResult {
+  xc.koffi.errno(0);
+  const dom = xc.raw('xc_dom_allocate', xc.handle, spec.cmdline ?? null, null);
+  if (dom === null) throw xc.failure('xc_dom_allocate', domid);
+  const owned: unknown[] = [];
+  try {
+    return body({
+      dom,
+      step: (name, ...args) => {
+        xc.koffi.errno(0);
+        const rc = xc.raw(name, dom, ...args) as number;
+        if (rc !== 0) throw xc.failure(name, domid);
+      },
+      native: (bytes) => {
+        const p: unknown = xc.koffi.alloc('uint8_t', Math.max(bytes.length, 1));
+        owned.push(p);
+        xc.koffi.encode(p, 0, xc.koffi.array('uint8_t', bytes.length), bytes);
+        return p;
+      },
+    });
+  } finally {
+    xc.raw('xc_dom_release', dom);
+    for (const p of owned) xc.koffi.free(p);
+  }
+}
+
 /** Builds a PV guest into the (empty, paused) domain. */
 export function buildPv(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFacts): BuildResult {
   checkBuildable(domid, spec);
   if (spec.type !== 'pv') throw new Error(`buildPv called for a ${spec.type} guest`);
   buildPre(xc, domid, spec, facts);
   // libxl__build_pv.
-  xc.koffi.errno(0);
-  const dom = xc.raw('xc_dom_allocate', xc.handle, spec.cmdline ?? null, null);
-  if (dom === null) throw xc.failure('xc_dom_allocate', domid);
-  try {
-    const step = (name: string, ...args: unknown[]): void => {
-      xc.koffi.errno(0);
-      const rc = xc.raw(name, dom, ...args) as number;
-      if (rc !== 0) throw xc.failure(name, domid);
-    };
+  return withDomImage(xc, domid, spec, ({ dom, step }) => {
     setField(xc, dom, 'container_type', XEN.XC_DOM_PV_CONTAINER);
     step('xc_dom_kernel_file', spec.kernel);
     if (spec.ramdisk) step('xc_dom_module_file', spec.ramdisk, null);
@@ -133,9 +160,7 @@ export function buildPv(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFac
       consoleGfn: p2m(xc, dom, big(getField(xc, dom, 'console_pfn'))),
       ...(protocol === undefined ? {} : { protocol }),
     };
-  } finally {
-    xc.raw('xc_dom_release', dom);
-  }
+  });
 }
 
 const GiB4 = 1n << 32n;
@@ -189,24 +214,7 @@ export function buildPvh(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFa
   checkBuildable(domid, spec);
   if (spec.type !== 'pvh') throw new Error(`buildPvh called for a ${spec.type} guest`);
   buildPre(xc, domid, spec, facts);
-
-  xc.koffi.errno(0);
-  const dom = xc.raw('xc_dom_allocate', xc.handle, spec.cmdline ?? null, null);
-  if (dom === null) throw xc.failure('xc_dom_allocate', domid);
-  // Native memory the image points at (ACPI modules, e820) must live until the release.
-  const owned: unknown[] = [];
-  const native = (bytes: Uint8Array): unknown => {
-    const p: unknown = xc.koffi.alloc('uint8_t', Math.max(bytes.length, 1));
-    owned.push(p);
-    xc.koffi.encode(p, 0, xc.koffi.array('uint8_t', bytes.length), bytes);
-    return p;
-  };
-  try {
-    const step = (name: string, ...args: unknown[]): void => {
-      xc.koffi.errno(0);
-      const rc = xc.raw(name, dom, ...args) as number;
-      if (rc !== 0) throw xc.failure(name, domid);
-    };
+  return withDomImage(xc, domid, spec, ({ dom, step, native }) => {
     setField(xc, dom, 'container_type', XEN.XC_DOM_HVM_CONTAINER);
     setField(xc, dom, 'target_pages', BigInt(Math.floor(spec.memoryKiB / 4)));
     setField(xc, dom, 'claim_enabled', 0);
@@ -265,8 +273,5 @@ export function buildPvh(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFa
       storeGfn: big(getField(xc, dom, 'xenstore_pfn')),
       consoleGfn: big(getField(xc, dom, 'console_pfn')),
     };
-  } finally {
-    xc.raw('xc_dom_release', dom);
-    for (const p of owned) xc.koffi.free(p);
-  }
+  });
 }
