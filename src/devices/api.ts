@@ -4,6 +4,7 @@
 import type { DeviceClass, DeviceEntry } from '../config/model.js';
 import type { UndoJournal } from '../util/journal.js';
 import type { XenstoreClient } from '../xenstore/types.js';
+import type { StrayScripts } from './hotplug.js';
 
 /** A device's life as the devices layer sees it (the lifecycle and the API show it as is). */
 export type DeviceState =
@@ -76,4 +77,9 @@ export interface DeviceManager {
   destroyDevices(ctx: DomainDeviceContext, devices: readonly DeviceView[], options: { force: boolean }): Promise<{ leftovers: string[] }>;
   /** Reads back the devices found in xenstore for a domain (restart reconcile). */
   readDevices(xs: XenstoreClient, domid: number): Promise<DeviceView[]>;
+  /**
+   * Restart reconcile, before it tears a domain down or reads its devices: hotplug scripts a
+   * dead daemon left running for it are waited for (bounded), then killed with their groups.
+   */
+  settleHotplug?(uuid: string): Promise<StrayScripts>;
 }

@@ -7,6 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 
 export interface HotplugRequest {
   readonly script: string;
@@ -24,13 +25,101 @@ export interface HotplugResult {
   readonly durationMs: number;
 }
 
+/** What settle() found: scripts still running for a domain, and how they ended. */
+export interface StrayScripts {
+  /** Processes found running at the first look. */
+  readonly found: number;
+  /** Of those, how many were still running at the end of the wait and were killed. */
+  readonly killed: number;
+  /** The XENBUS_PATH of each process found (backend/<class>/<domid>/<devid>). */
+  readonly paths: readonly string[];
+  readonly waitedMs: number;
+}
+
 export interface HotplugRunner {
   run(req: HotplugRequest): Promise<HotplugResult>;
+  /**
+   * Scripts still running for a domain (the TSXEND_UUID of their environment), started by this
+   * runner or by a daemon that died: waits up to `waitMs` for them to exit, then kills their
+   * process groups, and returns once none runs. Restart reconcile calls it before it tears a
+   * domain down or reads its devices, so a late `block add` cannot act after the teardown.
+   */
+  settle(uuid: string, waitMs: number): Promise<StrayScripts>;
 }
 
 const STDERR_TAIL = 2048;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface ScriptProcess {
+  readonly pid: number;
+  readonly pgid: number;
+  readonly path: string;
+}
+
+/** Field 5 of /proc/<pid>/stat (after the parenthesised comm, which may hold spaces). */
+async function procPgid(pid: number | 'self'): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  const n = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/**
+ * Every process whose environment names this domain's uuid and a XENBUS_PATH: the scripts and
+ * whatever they started (environments are inherited). A zombie's environ reads empty: it is
+ * gone for this purpose. Processes of other users (EACCES) are skipped.
+ */
+async function findScripts(uuid: string): Promise<ScriptProcess[]> {
+  const want = `TSXEND_UUID=${uuid}`;
+  const out: ScriptProcess[] = [];
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
+  await Promise.all(
+    pids.map(async (e) => {
+      const env = await readFile(`/proc/${e}/environ`, 'latin1').catch(() => '');
+      if (!env.includes(want)) return;
+      const vars = env.split('\0');
+      if (!vars.includes(want)) return;
+      const path = vars.find((v) => v.startsWith('XENBUS_PATH='))?.slice('XENBUS_PATH='.length);
+      if (path === undefined) return;
+      const pgid = await procPgid(Number(e));
+      if (pgid !== undefined) out.push({ pid: Number(e), pgid, path });
+    }),
+  );
+  return out;
+}
 
 export class RealHotplugRunner implements HotplugRunner {
+  /**
+   * Found by their environment in /proc, not by pid files: a script spawned just before the
+   * daemon died has no pid file yet, a pid file can outlive its process (pid reuse), and the
+   * scripts' own children (losetup, ip) carry the same environment and are found too.
+   */
+  async settle(uuid: string, waitMs: number): Promise<StrayScripts> {
+    const started = Date.now();
+    const first = await findScripts(uuid);
+    if (first.length === 0) return { found: 0, killed: 0, paths: [], waitedMs: 0 };
+    let left = first;
+    while (left.length > 0 && Date.now() - started < waitMs) {
+      await sleep(50);
+      left = await findScripts(uuid);
+    }
+    const killed = left.length;
+    if (killed > 0) {
+      const own = await procPgid('self');
+      // Their group (a script runs detached, leading its own), so what it started dies too.
+      for (const p of left) {
+        try {
+          if (p.pgid > 1 && p.pgid !== own) process.kill(-p.pgid, 'SIGKILL');
+          else process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      for (let i = 0; i < 100 && (await findScripts(uuid)).length > 0; i++) await sleep(20);
+    }
+    return { found: first.length, killed, paths: [...new Set(first.map((p) => p.path))].sort(), waitedMs: Date.now() - started };
+  }
+
   async run(req: HotplugRequest): Promise<HotplugResult> {
     const started = Date.now();
     if (!existsSync(req.script)) {
@@ -93,15 +182,53 @@ export class Semaphore {
   }
 }
 
+/**
+ * The "processes" of a fake or simulated runner: each run in flight, by domain uuid, so settle()
+ * behaves as the real one does — waits for them, then kills (aborts) the rest. A killed run's
+ * `signal` fires; a run that honours it stops before acting, as a killed script would.
+ */
+export class InflightScripts {
+  readonly #runs = new Set<{ uuid: string; path: string; done: Promise<unknown>; kill: AbortController }>();
+  /** Runs `fn` as one script; its request's signal also fires when settle() kills it. */
+  async track<T>(req: HotplugRequest, fn: (req: HotplugRequest, killed: AbortSignal) => Promise<T>): Promise<T> {
+    const kill = new AbortController();
+    const signal = req.signal ? AbortSignal.any([req.signal, kill.signal]) : kill.signal;
+    const done = fn({ ...req, signal }, kill.signal);
+    const run = { uuid: req.env['TSXEND_UUID'] ?? '', path: req.env['XENBUS_PATH'] ?? '', done: done.catch(() => undefined), kill };
+    this.#runs.add(run);
+    try {
+      return await done;
+    } finally {
+      this.#runs.delete(run);
+    }
+  }
+  async settle(uuid: string, waitMs: number): Promise<StrayScripts> {
+    const started = Date.now();
+    const first = [...this.#runs].filter((r) => r.uuid === uuid);
+    if (first.length === 0) return { found: 0, killed: 0, paths: [], waitedMs: 0 };
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(first.map((r) => r.done)), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
+    const left = first.filter((r) => this.#runs.has(r));
+    for (const r of left) r.kill.abort(new Error('killed by settle'));
+    await Promise.all(left.map((r) => r.done));
+    return { found: first.length, killed: left.length, paths: [...new Set(first.map((r) => r.path))].sort(), waitedMs: Date.now() - started };
+  }
+}
+
 /** A scripted runner for tests: each call answers what `respond` says (and may act first). */
 export class FakeHotplugRunner implements HotplugRunner {
   readonly calls: HotplugRequest[] = [];
+  readonly #inflight = new InflightScripts();
   constructor(private readonly respond: (req: HotplugRequest) => Promise<Partial<HotplugResult>> | Partial<HotplugResult> = () => ({ exitCode: 0 })) {}
   async run(req: HotplugRequest): Promise<HotplugResult> {
     this.calls.push(req);
     const started = Date.now();
-    const r = await this.respond(req);
+    const r = await this.#inflight.track(req, async (tracked) => this.respond(tracked));
     return { exitCode: r.exitCode ?? 0, timedOut: r.timedOut ?? false, stderrTail: r.stderrTail ?? '', durationMs: r.durationMs ?? Date.now() - started };
+  }
+  settle(uuid: string, waitMs: number): Promise<StrayScripts> {
+    return this.#inflight.settle(uuid, waitMs);
   }
 }
 

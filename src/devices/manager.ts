@@ -45,6 +45,8 @@ export interface DeviceManagerOptions {
   closeTimeoutMs?: number;
   /** Resolves a backend given by name; numbers are taken as domids. */
   resolveBackend?: (name: string) => number | undefined;
+  /** How long reconcile waits for a dead daemon's scripts to finish before killing them (default 10 s). */
+  strayScriptWaitMs?: number;
 }
 
 interface Running {
@@ -303,5 +305,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     },
 
     readDevices,
+
+    settleHotplug: (uuid: string) => hotplug.settle(uuid, options.strayScriptWaitMs ?? 10_000),
   };
 }

@@ -77,7 +77,13 @@ function simulatedHotplug(xs: XenstoreClient): HotplugRunner {
   const real = new Set((process.env['TSXEND_SIM_REAL_SCRIPTS'] ?? '').split(',').filter((n) => n !== ''));
   if (real.size === 0) return sim;
   const runner = new RealHotplugRunner();
-  return { run: (req) => (real.has(basename(req.script)) ? runner.run(req) : sim.run(req)) };
+  return {
+    run: (req) => (real.has(basename(req.script)) ? runner.run(req) : sim.run(req)),
+    settle: async (uuid, waitMs) => {
+      const [a, b] = await Promise.all([runner.settle(uuid, waitMs), sim.settle(uuid, waitMs)]);
+      return { found: a.found + b.found, killed: a.killed + b.killed, paths: [...a.paths, ...b.paths].sort(), waitedMs: Math.max(a.waitedMs, b.waitedMs) };
+    },
+  };
 }
 
 export async function createEnvironment(options: EnvironmentOptions): Promise<Environment> {

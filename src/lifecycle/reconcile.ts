@@ -41,6 +41,7 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     const [vm, storeRef] = await Promise.all([o.xs.tryRead(`${dp}/vm`), o.xs.tryRead(`${dp}/store/ring-ref`)]);
     const uuidInStore = vm === undefined ? undefined : await o.xs.tryRead(`${vm}/uuid`);
     const rec = stored.get(info.uuid);
+    if (rec) await settleScripts(o, rec.config.uuid, info.domid);
     if (rec?.phase !== undefined) {
       await tearDown(o, info.domid, rec);
       const interrupted = rec.phase === 'creating' ? 'create' : 'destroy';
@@ -76,6 +77,7 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     if (adopted.has(rec.config.uuid) || o.records.has(rec.config.uuid)) continue;
     // Its domain still runs, quarantined: never touched, record kept.
     if (liveUuids.has(rec.config.uuid)) continue;
+    await settleScripts(o, rec.config.uuid, rec.domid);
     // The VM path is named by our uuid: it goes whatever the dom path says. A domid no domain
     // holds any more has nothing worth keeping either.
     await rmQuiet(o.xs, vmPath(rec.config.uuid)).catch(() => undefined);
@@ -110,6 +112,19 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     const op = o.startDomain(r.uuid);
     await op.done.catch((err: unknown) => o.log?.error({ err, uuid: r.uuid }, 'autostart failed'));
   }
+}
+
+/**
+ * Hotplug scripts the dead daemon left running for a domain finish (bounded) or are killed
+ * before anything reads or removes its devices: a late `block add` would otherwise set up a
+ * loop device, or write nodes, after the teardown.
+ */
+async function settleScripts(o: DomainOrchestrator, uuid: string, domid: number | undefined): Promise<void> {
+  const s = await o.devices.settleHotplug?.(uuid).catch((err: unknown) => {
+    o.log?.warn({ err, uuid }, 'could not look for stray hotplug scripts');
+    return undefined;
+  });
+  if (s && s.found > 0) o.emit({ type: 'hotplug.stray', uuid, ...(domid === undefined ? {} : { domid }), data: { found: s.found, killed: s.killed, paths: s.paths, waitedMs: s.waitedMs } });
 }
 
 /** Takes a running domain back under management from its stored record; undefined when it had to be quarantined. */

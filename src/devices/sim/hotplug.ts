@@ -4,13 +4,24 @@
 // runs the real scripts.
 
 import type { XenstoreClient } from '../../xenstore/types.js';
-import type { HotplugRequest, HotplugResult, HotplugRunner } from '../hotplug.js';
+import { InflightScripts, type HotplugRequest, type HotplugResult, type HotplugRunner, type StrayScripts } from '../hotplug.js';
 
 export class SimulatedHotplugRunner implements HotplugRunner {
+  readonly #inflight = new InflightScripts();
   constructor(private readonly xs: XenstoreClient) {}
 
-  async run(req: HotplugRequest): Promise<HotplugResult> {
+  run(req: HotplugRequest): Promise<HotplugResult> {
+    return this.#inflight.track(req, (_r, killed) => this.#run(req, killed));
+  }
+
+  settle(uuid: string, waitMs: number): Promise<StrayScripts> {
+    return this.#inflight.settle(uuid, waitMs);
+  }
+
+  async #run(req: HotplugRequest, killed: AbortSignal): Promise<HotplugResult> {
     const started = Date.now();
+    // Killed (settle) before it acted: nothing written, as a killed script.
+    if (killed.aborted) return { exitCode: null, timedOut: false, stderrTail: 'killed', durationMs: 0 };
     const be = `/local/domain/0/${req.env['XENBUS_PATH'] ?? ''}`;
     if (req.args[0] === 'add' || req.args[0] === 'online') {
       await this.xs.transaction(async (tx) => {
