@@ -82,4 +82,9 @@ export interface DeviceManager {
    * dead daemon left running for it are waited for (bounded), then killed with their groups.
    */
   settleHotplug?(uuid: string): Promise<StrayScripts>;
+  /**
+   * Restart reconcile, for a re-adopted domain: its backend daemon (not our child now) is found
+   * from its record and supervised — its exit reported as backend.exited, destroy stops it.
+   */
+  adoptDevices?(ctx: DomainDeviceContext, devices: readonly DeviceView[]): Promise<void>;
 }

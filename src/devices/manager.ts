@@ -29,7 +29,7 @@ import { DEFAULT_HOTPLUG_TIMEOUTS, RealHotplugRunner, scriptTimeout, Semaphore, 
 import { relativeBackendPath } from './paths.js';
 import { readDevices } from './readback.js';
 import { controllerFor } from './registry.js';
-import { defaultVfbCommand, startVfbDaemon, type BackendDaemon, type VfbCommand } from './vfb/supervisor.js';
+import { defaultVfbCommand, isSameProcess, procStart, startVfbDaemon, superviseForeignDaemon, type BackendDaemon, type VfbCommand } from './vfb/supervisor.js';
 import { waitFor } from './wait.js';
 import { removeDeviceNodes, writeDevice } from './writer.js';
 
@@ -47,6 +47,20 @@ export interface DeviceManagerOptions {
   resolveBackend?: (name: string) => number | undefined;
   /** How long reconcile waits for a dead daemon's scripts to finish before killing them (default 10 s). */
   strayScriptWaitMs?: number;
+  /** How often a re-adopted backend daemon (not our child) is checked for life (default 1 s). */
+  daemonPollMs?: number;
+}
+
+/**
+ * Where a domain's backend daemon is recorded (pid and start time, dom0-only like all of
+ * /libxl/<domid>): a restarted daemon finds it there to supervise it, or to stop it.
+ */
+const daemonRecord = (domid: number): string => `/libxl/${domid}/vfb-daemon`;
+
+async function recordedDaemon(xs: XenstoreClient, domid: number): Promise<{ pid: number; start: string } | undefined> {
+  const [pid, start] = await Promise.all([xs.tryRead(`${daemonRecord(domid)}/pid`), xs.tryRead(`${daemonRecord(domid)}/start`)]);
+  if (pid === undefined || start === undefined || !/^\d+$/.test(pid)) return undefined;
+  return { pid: Number(pid), start };
 }
 
 interface Running {
@@ -147,7 +161,17 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     }
   }
 
-  function startDaemon(ctx: DomainDeviceContext, views: readonly DeviceView[], journal: UndoJournal): Promise<never> | undefined {
+  /** A backend daemon's exit, as a child's or a re-adopted one's: its devices are no longer served. */
+  function onDaemonExit(ctx: DomainDeviceContext, devid: number, daemon: () => BackendDaemon | undefined, code: number | null, stderr: string): void {
+    const d = daemon();
+    if (d !== undefined && running.daemons.get(ctx.domid) === d) {
+      running.exited.add(ctx.domid);
+      running.daemons.delete(ctx.domid);
+    }
+    ctx.emit({ type: 'backend.exited', devClass: 'vfb', devid, outcome: 'failed', data: { exitCode: code, stderrTail: stderr } });
+  }
+
+  async function startDaemon(ctx: DomainDeviceContext, views: readonly DeviceView[], journal: UndoJournal): Promise<{ died: Promise<never> } | undefined> {
     const vfb = views.find((v) => v.class === 'vfb');
     if (!vfb) return undefined;
     if (!options.xenstoredPath) throw new TsxError(E_BACKEND_DAEMON_EXITED, 'a vfb needs its backend daemon, but no xenstore socket is known to hand it', { details: { class: 'vfb' } });
@@ -161,9 +185,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       xenstoredPath: options.xenstoredPath,
       ...(pw ? { vncpasswd: pw } : {}),
       onExit: (code, stderr) => {
-        if (running.daemons.get(ctx.domid) === daemon) running.exited.add(ctx.domid);
-        running.daemons.delete(ctx.domid);
-        ctx.emit({ type: 'backend.exited', devClass: 'vfb', devid: vfb.devid, outcome: 'failed', data: { exitCode: code, stderrTail: stderr } });
+        onDaemonExit(ctx, vfb.devid, () => daemon, code, stderr);
         reject(new TsxError(E_BACKEND_DAEMON_EXITED, `the framebuffer backend of domain ${ctx.domid} exited (${code})`, { details: { class: 'vfb', devid: vfb.devid, exitCode: code, stderrTail: stderr } }));
       },
     });
@@ -171,7 +193,21 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     running.exited.delete(ctx.domid);
     journal.push('vfb backend daemon', () => daemon.stop());
     ctx.emit({ type: 'device.daemon', devClass: 'vfb', devid: vfb.devid, outcome: 'started', data: { pid: daemon.pid } });
-    return died;
+    // Recorded so that a daemon restarted after a crash can supervise (or stop) it.
+    const at = daemon.pid === undefined ? undefined : await procStart(daemon.pid);
+    if (daemon.pid !== undefined && at !== undefined) {
+      const rec = daemonRecord(ctx.domid);
+      const recorded = await ctx.xs
+        .transaction(async (tx) => {
+          await Promise.all([tx.write(`${rec}/pid`, String(daemon.pid)), tx.write(`${rec}/start`, at.start)]);
+        })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (recorded) journal.push('vfb backend daemon record', () => ctx.xs.rm(rec).catch(() => undefined));
+    }
+    return { died };
   }
 
   return {
@@ -197,7 +233,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     },
 
     async activateDevices(ctx: DomainDeviceContext, views: readonly DeviceView[], journal: UndoJournal): Promise<DeviceView[]> {
-      const daemonDied = startDaemon(ctx, views, journal);
+      const daemonDied = (await startDaemon(ctx, views, journal))?.died;
       return Promise.all(
         views.map(async (v) => {
           const ctrl = controllerFor(v.class);
@@ -296,7 +332,12 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       if (daemon) {
         running.daemons.delete(ctx.domid);
         await daemon.stop();
+      } else if (views.some((v) => v.class === 'vfb')) {
+        // A daemon a dead toolstack started and nobody adopted (a create torn down at start).
+        const rec = await recordedDaemon(ctx.xs, ctx.domid).catch(() => undefined);
+        if (rec && (await isSameProcess(rec.pid, rec.start))) await superviseForeignDaemon(rec.pid, rec.start, { pollMs: 60_000, onExit: () => undefined }).stop();
       }
+      if (views.some((v) => v.class === 'vfb')) await ctx.xs.rm(daemonRecord(ctx.domid)).catch(() => undefined);
       for (const v of views) {
         leftovers.push(...(await removeDeviceNodes(ctx.xs, v).catch((err: unknown) => [`${v.backendPath} (${(err as Error).message})`])));
         ctx.emit({ type: 'device.closed', devClass: v.class, devid: v.devid, outcome: 'ok' });
@@ -305,6 +346,29 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     },
 
     readDevices,
+
+    async adoptDevices(ctx: DomainDeviceContext, views: readonly DeviceView[]): Promise<void> {
+      const vfb = views.find((v) => v.class === 'vfb');
+      if (!vfb || running.daemons.has(ctx.domid)) return;
+      const rec = await recordedDaemon(ctx.xs, ctx.domid);
+      if (rec === undefined) {
+        ctx.emit({ type: 'device.daemon', devClass: 'vfb', devid: vfb.devid, outcome: 'failed', data: { reason: `no backend daemon recorded at ${daemonRecord(ctx.domid)}: not supervised` } });
+        return;
+      }
+      if (!(await isSameProcess(rec.pid, rec.start))) {
+        // It died while no toolstack ran: the same report as a death seen live.
+        running.exited.add(ctx.domid);
+        ctx.emit({ type: 'backend.exited', devClass: 'vfb', devid: vfb.devid, outcome: 'failed', data: { exitCode: null, stderrTail: '', pid: rec.pid } });
+        return;
+      }
+      const daemon: BackendDaemon = superviseForeignDaemon(rec.pid, rec.start, {
+        pollMs: options.daemonPollMs ?? 1_000,
+        onExit: (code, stderr) => onDaemonExit(ctx, vfb.devid, () => daemon, code, stderr),
+      });
+      running.daemons.set(ctx.domid, daemon);
+      running.exited.delete(ctx.domid);
+      ctx.emit({ type: 'device.daemon', devClass: 'vfb', devid: vfb.devid, outcome: 'ok', data: { pid: rec.pid, adopted: true } });
+    },
 
     settleHotplug: (uuid: string) => hotplug.settle(uuid, options.strayScriptWaitMs ?? 10_000),
   };

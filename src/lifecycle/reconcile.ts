@@ -143,6 +143,8 @@ async function adopt(o: DomainOrchestrator, info: DomainInfo, rec: StoredDomain)
   r.devices = found.map((d) => ({ ...d, uuid: d.uuid || byKey.get(`${d.class}/${d.devid}`) || '', config: rec.config.devices[d.uuid]?.config ?? d.config }));
   o.records.set(r.uuid, r);
   o.emitFor(r, 'domain.adopted', { data: { state: r.state, devices: r.devices.length } });
+  // Its backend daemon is no child of ours now: supervised from its record all the same.
+  await o.devices.adoptDevices?.(o.deviceContext(r, new AbortController().signal, Date.now() + 10_000), r.devices).catch((err: unknown) => o.log?.warn({ err, uuid: r.uuid }, 'could not adopt the backend daemon'));
   return r;
 }
 

@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 export interface VfbCommand {
@@ -56,6 +57,82 @@ export function startVfbDaemon(
       const t = setTimeout(() => child.kill('SIGKILL'), 2000);
       await exited;
       clearTimeout(t);
+    },
+  };
+}
+
+/**
+ * A process's start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and whether it
+ * is a zombie: with the pid it names one process for good, whatever pid reuse does later.
+ */
+export async function procStart(pid: number): Promise<{ start: string; zombie: boolean } | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const start = fields[19];
+  return start === undefined ? undefined : { start, zombie: fields[0] === 'Z' };
+}
+
+/** True while the process `pid` that started at `start` runs (not reused, not a zombie). */
+export async function isSameProcess(pid: number, start: string): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = await procStart(pid);
+  return now !== undefined && now.start === start && !now.zombie;
+}
+
+/**
+ * Supervises a daemon that is not our child (started by a daemon that died, re-adopted at
+ * start): no exit event reaches us, so it is polled — alive, and the same process by its start
+ * time. Its exit is reported as a child's would be (the exit code is not knowable: null).
+ */
+export function superviseForeignDaemon(pid: number, start: string, opts: { pollMs: number; onExit: (code: number | null, stderr: string) => void }): BackendDaemon {
+  let stopping = false;
+  let resolveExit: (code: number | null) => void = () => undefined;
+  const exited = new Promise<number | null>((r) => (resolveExit = r));
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void isSameProcess(pid, start)
+      .then((alive) => {
+        if (alive) return;
+        clearInterval(timer);
+        if (!stopping) opts.onExit(null, '');
+        resolveExit(null);
+      })
+      .finally(() => (busy = false));
+  }, opts.pollMs);
+  timer.unref();
+  const signal = async (sig: NodeJS.Signals) => {
+    // Never signal a pid that now names another process.
+    if (await isSameProcess(pid, start)) process.kill(pid, sig);
+  };
+  return {
+    pid,
+    exited,
+    async stop() {
+      stopping = true;
+      clearInterval(timer);
+      const gone = async (ms: number): Promise<boolean> => {
+        const t = Date.now();
+        for (;;) {
+          if (!(await isSameProcess(pid, start))) return true;
+          if (Date.now() - t >= ms) return false;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      if (!(await gone(0))) {
+        await signal('SIGTERM').catch(() => undefined);
+        if (!(await gone(2000))) {
+          await signal('SIGKILL').catch(() => undefined);
+          await gone(2000);
+        }
+      }
+      resolveExit(null);
     },
   };
 }
