@@ -26,7 +26,7 @@ export interface EnvironmentOptions {
   readonly xenstore: 'embedded' | { socket: string };
   readonly hypervisor?: 'simulated' | Hypervisor;
   readonly simulated?: SimulatedHypervisorOptions;
-  /** Simulated guests (default on with the simulated hypervisor). */
+  /** Simulated guests (default on wherever the backends are simulated: no real /dev/xen/privcmd). */
   readonly guests?: SimGuestsOptions | false;
   readonly devices?: DeviceManager;
   readonly store?: ConfigStore;
@@ -131,13 +131,14 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     cleanups.push(() => hypervisor.close());
 
     const openConnection = () => (mock ? openXenstore({ kind: 'embedded' }, { embedded: mock }) : openXenstore({ kind: 'socket', path: xenstoredPath }));
-    // Real backends (kernel drivers, real hotplug scripts) exist only where Xen does: a Xen
-    // hypervisor driven through a recording fake on a machine without /dev/xen/privcmd gets the
-    // simulated ones, like the simulated hypervisor.
-    const realBackends = hypervisor.kind === 'xen' && existsSync(process.env['TSXEND_XEN_PRIVCMD'] ?? '/dev/xen/privcmd');
+    // Real backends (kernel drivers, real hotplug scripts) and real guests exist only where Xen
+    // does: the real /dev/xen/privcmd, not the stand-in TSXEND_XEN_PRIVCMD may name so that the
+    // binding starts on the recording fake. That fake gets the simulated backends and guests, like
+    // the simulated hypervisor, so the same flows run on it.
+    const realBackends = hypervisor.kind === 'xen' && existsSync('/dev/xen/privcmd');
     const devices = options.devices ?? (await devicesFor(realBackends, xs, xenstoredPath, openConnection, cleanups));
     let guests: SimGuests | undefined;
-    if (simulated && options.guests !== false) {
+    if (!realBackends && options.guests !== false) {
       // A guest's frontends use a connection of the guest's own where the store allows it (the
       // mock), so they meet the guest's permissions.
       const m = mock;
@@ -151,7 +152,7 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
             });
             return { stop: async () => (await sim.stop(), await conn.close()) };
           };
-      const g = new SimGuests(simulated, guestXs, { ...(options.guests || {}), ...(frontendDriver ? { frontendDriver } : {}) });
+      const g = new SimGuests(hypervisor, guestXs, { ...(options.guests || {}), ...(frontendDriver ? { frontendDriver } : {}) });
       guests = g;
       cleanups.push(() => g.close());
     }

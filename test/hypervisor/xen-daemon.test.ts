@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DomainView } from '../../src/lifecycle/api.js';
+import { userScenario } from '../daemon/helpers/scenario.js';
 import { buildOnce, cli, startServe, type ServeProcess } from '../daemon/helpers/serve-process.js';
 import { describeReal, startXenstored, type RealXenstored } from '../fixtures/xenstored.js';
 import { startXcFake, xcfakeUnavailable, type XcCall, type XcFake } from '../fixtures/xcfake/xcfake.js';
@@ -85,4 +86,19 @@ describeReal('cxenstored', 'tsxend serve --hypervisor xen on the recording fake'
     expect(await xsLs(`/vm/${dom!.uuid}`)).toBeUndefined();
     expect((await cli(d.socket, 'list', '--json')).stdout).not.toContain('xen-cli');
   }, 60_000);
+
+  it('runs the same user scenario as the simulated hypervisor (CLI, raw HTTP, events in order; simulated backends and guests), and leaves no domain', async () => {
+    await userScenario(d, 'xen');
+    // The scenario leaves its CLI-made domain running for the suites that look at it afterwards.
+    const left = JSON.parse((await cli(d.socket, 'list', '--json')).stdout) as DomainView[];
+    for (const dom of left) expect((await cli(d.socket, 'destroy', dom.name)).code).toBe(0);
+    expect(readFileSync(xs.domainsFile, 'utf8')).toBe('');
+    expect(await xsLs('/vm')).toBe('');
+    expect((await xsLs('/local/domain'))?.split('\n').filter((l) => /^\S/.test(l))).toEqual([expect.stringMatching(/^0 = /)]);
+    const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as XcCall);
+    // Every domain the scenario made went through the libxc create sequence and was destroyed.
+    const created = calls.filter((c) => c.call === 'xc_domain_create').length;
+    expect(created).toBeGreaterThanOrEqual(2);
+    expect(calls.filter((c) => c.call === 'xc_domain_destroy').length).toBe(created);
+  }, 120_000);
 });

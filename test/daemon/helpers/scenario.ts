@@ -12,10 +12,13 @@ import { checkAgainstSpec } from './openapi-check.js';
 import { cli, type ServeProcess } from './serve-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsxend-cfg-'));
+// A kernel file that exists: the Xen binding's (fake) libxenguest opens it, as the real one does.
+const KERNEL = join(dir, 'vmlinuz');
+writeFileSync(KERNEL, 'kernel');
 
 export function writeCfg(name: string, mac: string): string {
   const p = join(dir, `${name}.cfg`);
-  writeFileSync(p, `name = "${name}"\nmemory = 128\nmaxmem = 256\nvcpus = 1\nkernel = "/boot/vmlinuz"\ndisk = ['phy:/dev/vg/${name},xvda,w']\nvif = ['mac=${mac},bridge=xenbr0']\n`);
+  writeFileSync(p, `name = "${name}"\nmemory = 128\nmaxmem = 256\nvcpus = 1\nkernel = "${KERNEL}"\ndisk = ['phy:/dev/vg/${name},xvda,w']\nvif = ['mac=${mac},bridge=xenbr0']\n`);
   return p;
 }
 
@@ -112,7 +115,7 @@ export async function userScenario(d: ServeProcess, prefix: string): Promise<str
 
   // Through raw HTTP.
   const b = `${prefix}-http`;
-  const text = `name = "${b}"\nmemory = 128\nkernel = "/boot/vmlinuz"\ndisk = ['phy:/dev/vg/${b},xvda,w']\nvif = ['mac=00:16:3e:10:00:03,bridge=xenbr0']\n`;
+  const text = `name = "${b}"\nmemory = 128\nkernel = "${KERNEL}"\ndisk = ['phy:/dev/vg/${b},xvda,w']\nvif = ['mac=00:16:3e:10:00:03,bridge=xenbr0']\n`;
   const post = await http(d.socket, 'POST', '/v1/domains', text, 'text/plain');
   expect(post.status).toBe(201);
   const hb = post.json as DomainView;
