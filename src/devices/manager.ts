@@ -29,7 +29,7 @@ import { DEFAULT_HOTPLUG_TIMEOUTS, RealHotplugRunner, scriptTimeout, Semaphore, 
 import { relativeBackendPath } from './paths.js';
 import { readDevices } from './readback.js';
 import { controllerFor } from './registry.js';
-import { defaultVfbCommand, isSameProcess, procStart, startVfbDaemon, superviseForeignDaemon, type BackendDaemon, type VfbCommand } from './vfb/supervisor.js';
+import { defaultVfbCommand, findDaemonByEnv, isSameProcess, procStart, startVfbDaemon, superviseForeignDaemon, type BackendDaemon, type VfbCommand } from './vfb/supervisor.js';
 import { waitFor } from './wait.js';
 import { removeDeviceNodes, writeDevice } from './writer.js';
 
@@ -183,6 +183,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       domid: ctx.domid,
       backendDomid: vfb.backendDomid,
       xenstoredPath: options.xenstoredPath,
+      uuid: ctx.uuid,
       ...(pw ? { vncpasswd: pw } : {}),
       onExit: (code, stderr) => {
         onDaemonExit(ctx, vfb.devid, () => daemon, code, stderr);
@@ -334,7 +335,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
         await daemon.stop();
       } else if (views.some((v) => v.class === 'vfb')) {
         // A daemon a dead toolstack started and nobody adopted (a create torn down at start).
-        const rec = await recordedDaemon(ctx.xs, ctx.domid).catch(() => undefined);
+        const rec = (await recordedDaemon(ctx.xs, ctx.domid).catch(() => undefined)) ?? (await findDaemonByEnv(ctx.uuid));
         if (rec && (await isSameProcess(rec.pid, rec.start))) await superviseForeignDaemon(rec.pid, rec.start, { pollMs: 60_000, onExit: () => undefined }).stop();
       }
       if (views.some((v) => v.class === 'vfb')) await ctx.xs.rm(daemonRecord(ctx.domid)).catch(() => undefined);
@@ -350,9 +351,11 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     async adoptDevices(ctx: DomainDeviceContext, views: readonly DeviceView[]): Promise<void> {
       const vfb = views.find((v) => v.class === 'vfb');
       if (!vfb || running.daemons.has(ctx.domid)) return;
-      const rec = await recordedDaemon(ctx.xs, ctx.domid);
+      const rec = (await recordedDaemon(ctx.xs, ctx.domid)) ?? (await findDaemonByEnv(ctx.uuid));
       if (rec === undefined) {
-        ctx.emit({ type: 'device.daemon', devClass: 'vfb', devid: vfb.devid, outcome: 'failed', data: { reason: `no backend daemon recorded at ${daemonRecord(ctx.domid)}: not supervised` } });
+        // Neither recorded nor running: it is gone, as if it had died while no toolstack ran.
+        running.exited.add(ctx.domid);
+        ctx.emit({ type: 'backend.exited', devClass: 'vfb', devid: vfb.devid, outcome: 'failed', data: { exitCode: null, stderrTail: '', reason: `no backend daemon recorded at ${daemonRecord(ctx.domid)} or running` } });
         return;
       }
       if (!(await isSameProcess(rec.pid, rec.start))) {

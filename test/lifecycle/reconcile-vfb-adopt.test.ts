@@ -2,7 +2,8 @@
 // then died) is found from its record (/libxl/<domid>/vfb-daemon: pid and start time) and
 // supervised as a non-child: its death is reported as backend.exited with the devices in error,
 // as for a child; destroy stops it; a record whose pid now names another process is never
-// signalled; a create torn down at start stops the daemon it had started.
+// signalled; a missing record falls back to the daemon's environment (TSXEND_UUID); a create
+// torn down at start stops the daemon it had started.
 
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -119,6 +120,18 @@ describe('reconcile re-adopts a domain with its framebuffer daemon supervised', 
     await o2.destroyDomain(b.uuid).done;
     expect(alive(b.pid)).toBe(true);
     await o2.destroyDomain(a.uuid).done;
+    await o2.stop();
+  });
+
+  it('a daemon whose record is missing (killed between spawn and record, or lost with xenstored) is found by its environment', async () => {
+    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const { uuid, domid, pid } = await createThenDie({ argv: ['sh', '-c', '"$0" "$@"; exec sleep 600', node, script] });
+    await env.xs.rm(`/libxl/${domid}/vfb-daemon`);
+    const o2 = await restart();
+    expect(events(o2)).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'device.daemon', uuid, data: { pid, adopted: true } })]));
+    await o2.destroyDomain(uuid).done;
+    expect(alive(pid)).toBe(false);
+    expect(await dumpOurTree(env.xs)).toEqual(before);
     await o2.stop();
   });
 

@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 export interface VfbCommand {
@@ -28,11 +28,17 @@ export interface BackendDaemon {
 
 export function startVfbDaemon(
   cmd: VfbCommand,
-  opts: { domid: number; backendDomid: number; xenstoredPath: string; vncpasswd?: string; onExit: (code: number | null, stderr: string) => void },
+  opts: { domid: number; backendDomid: number; xenstoredPath: string; vncpasswd?: string; uuid?: string; onExit: (code: number | null, stderr: string) => void },
 ): BackendDaemon {
   const [prog, ...lead] = cmd.argv;
   const child: ChildProcess = spawn(prog!, [...lead, '--domid', String(opts.domid), '--backend-domid', String(opts.backendDomid), '--xenstore', opts.xenstoredPath], {
-    env: { ...process.env, ...cmd.env, ...(opts.vncpasswd ? { TSXEND_VNCPASSWD: opts.vncpasswd } : {}) },
+    env: {
+      ...process.env,
+      ...cmd.env,
+      ...(opts.vncpasswd ? { TSXEND_VNCPASSWD: opts.vncpasswd } : {}),
+      // Marks it as this domain's daemon: found by its environment when its record is not (see findDaemonByEnv).
+      ...(opts.uuid ? { TSXEND_UUID: opts.uuid, TSXEND_BACKEND_DAEMON: 'vfb' } : {}),
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -71,6 +77,28 @@ export async function procStart(pid: number): Promise<{ start: string; zombie: b
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const start = fields[19];
   return start === undefined ? undefined : { start, zombie: fields[0] === 'Z' };
+}
+
+/**
+ * The vfb daemon of a domain found by its environment (TSXEND_UUID and TSXEND_BACKEND_DAEMON),
+ * for when its record is missing: the toolstack died between the spawn and the record, or
+ * xenstored lost its nodes. The oldest match is the daemon (a wrapper's children inherit it).
+ */
+export async function findDaemonByEnv(uuid: string): Promise<{ pid: number; start: string } | undefined> {
+  const want = [`TSXEND_UUID=${uuid}`, 'TSXEND_BACKEND_DAEMON=vfb'];
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
+  const found: { pid: number; start: string }[] = [];
+  await Promise.all(
+    pids.map(async (e) => {
+      const env = await readFile(`/proc/${e}/environ`, 'latin1').catch(() => '');
+      if (!env.includes(want[0]!)) return;
+      const vars = env.split('\0');
+      if (!want.every((w) => vars.includes(w))) return;
+      const at = await procStart(Number(e));
+      if (at && !at.zombie) found.push({ pid: Number(e), start: at.start });
+    }),
+  );
+  return found.sort((a, b) => Number(a.start) - Number(b.start) || a.pid - b.pid)[0];
 }
 
 /** True while the process `pid` that started at `start` runs (not reused, not a zombie). */
