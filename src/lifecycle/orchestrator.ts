@@ -12,7 +12,7 @@ import { TsxError, hasTsxCode } from '../errors.js';
 import type { DomainInfo, Hypervisor, HostInfo } from '../hypervisor/types.js';
 import { UndoJournal } from '../util/journal.js';
 import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
-import type { ConnectionEvent, XenstoreClient } from '../xenstore/types.js';
+import type { XenstoreClient } from '../xenstore/types.js';
 import type {
   ConfigStore,
   CreateOptions,
@@ -35,6 +35,7 @@ import { EventLog, type EventInput } from './events.js';
 import { domPath, removeDomainNodes, vmPath, writeVcpus } from './layout.js';
 import { reactToShutdown } from './reactions.js';
 import { reconcile } from './reconcile.js';
+import { StoreOutage } from './resync.js';
 import { retryingXs, sweepDomainLeftovers } from './reconnect.js';
 import { canTransition, checkAllowed, Limiter } from './states.js';
 import { type Task, TaskTable } from './tasks.js';
@@ -75,12 +76,11 @@ export class DomainOrchestrator implements Orchestrator {
   readonly #cleanups: (() => void | Promise<void>)[] = [];
   #stopping = false;
   #started = false;
-  #resyncing: Promise<void> | undefined;
-  #resyncAgain = false;
-  /** Domains whose rollback could not reach xenstore: their nodes are swept at the next resync. */
-  readonly #pendingSweeps = new Map<string, { domid: number; uuid: string; backends: number[] }>();
-  /** Creates in flight when the connection was lost: cancelled if the store comes back empty. */
-  readonly #creatingAtLoss = new Set<string>();
+  readonly #outage: StoreOutage = new StoreOutage(this, {
+    ensureBase: (xs) => this.#ensureBase(xs),
+    refresh: (r, info) => this.#refresh(r, info),
+    stopping: () => this.#stopping,
+  });
 
   constructor(deps: OrchestratorDeps) {
     this.xs = deps.xs;
@@ -100,7 +100,7 @@ export class DomainOrchestrator implements Orchestrator {
     if (this.#started) return;
     this.#started = true;
     await this.#ensureBase(this.xs);
-    this.#cleanups.push(this.xs.onConnectionEvent((e) => this.#onConnection(e)));
+    this.#cleanups.push(this.xs.onConnectionEvent((e) => this.#outage.onConnection(e)));
     this.#cleanups.push(this.hv.onStateChange((c) => void this.#onHypervisorChange(c.type === 'destroyed' ? c.domid : c.info.domid)));
     const release = await this.xs.watch('@releaseDomain');
     this.#cleanups.push(() => release.close());
@@ -117,104 +117,11 @@ export class DomainOrchestrator implements Orchestrator {
     await Promise.all(keep.map(async ([p, v]) => ((await xs.tryRead(p)) === undefined ? xs.write(p, v) : undefined)));
   }
 
-  // ---- xenstored going away and coming back ----
-
-  #onConnection(e: ConnectionEvent): void {
-    if (this.#stopping) return;
-    if (e.type === 'disconnected') {
-      for (const r of this.records.values()) if (r.state === 'creating') this.#creatingAtLoss.add(r.uuid);
-      this.log?.warn({ err: e.error }, 'xenstore connection lost; reconnecting');
-      this.emit({ type: 'xenstore.down', data: e.error ? { error: e.error.message } : {} });
-      return;
-    }
-    this.log?.info({ rewatched: e.rewatched }, 'xenstore connection back; resyncing');
-    this.emit({ type: 'xenstore.up', data: { rewatched: e.rewatched } });
-    void this.resync();
-  }
+  // ---- xenstored going away and coming back (resync.ts) ----
 
   /** After a reconnect: re-reads xenstore and the hypervisor; one at a time, re-run if asked meanwhile. */
   resync(): Promise<void> {
-    if (this.#resyncing) {
-      this.#resyncAgain = true;
-      return this.#resyncing;
-    }
-    const run = async () => {
-      do {
-        this.#resyncAgain = false;
-        await this.#resyncOnce().catch((err: unknown) => {
-          this.log?.error({ err }, 'resync after the xenstore reconnect failed');
-          this.emit({ type: 'xenstore.resynced', outcome: 'failed', data: { error: hasTsxCode(err) ? err.code : String(err), message: (err as Error).message } });
-        });
-      } while (this.#resyncAgain && this.xs.connected && !this.#stopping);
-    };
-    this.#resyncing = run().finally(() => (this.#resyncing = undefined));
-    return this.#resyncing;
-  }
-
-  async #resyncOnce(): Promise<void> {
-    const started = Date.now();
-    const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
-    // A restarted cxenstored starts empty: the base nodes come back first. Creates that were in
-    // flight lost what they wrote and would wait for devices that no longer exist: they fail now.
-    const storeLost = (await xs.tryRead('/vm')) === undefined;
-    await this.#ensureBase(xs);
-    const inFlight = [...this.#creatingAtLoss];
-    this.#creatingAtLoss.clear();
-    if (storeLost) {
-      for (const t of this.tasks.allRunning()) {
-        if ((t.view.operation !== 'createDomain' && t.view.operation !== 'startDomain') || !inFlight.includes(t.view.domainUuid ?? '')) continue;
-        t.controller.abort(new TsxError(E_XS_DISCONNECTED, 'xenstored restarted with an empty store while the domain was being created', { details: { storeLost: true } }));
-      }
-    }
-    // Deaths missed while the store was away (no @releaseDomain reached us): react as to one.
-    const infos = new Map((await this.hv.list()).map((i) => [i.domid, i]));
-    const settled = [...this.records.values()].filter((r) => r.domid !== undefined && r.state !== 'creating' && r.state !== 'quarantined');
-    let vanished = 0;
-    await Promise.all(
-      settled.map(async (r) => {
-        const info = infos.get(r.domid as number);
-        if (info === undefined || info.dying) vanished++;
-        await this.#refresh(r, info);
-      }),
-    );
-    // Destroys that could not finish while the store was away: finish them now.
-    let finished = 0;
-    await Promise.all(
-      [...this.records.values()]
-        .filter((r) => r.state === 'dying' && r.reason?.startsWith('partial destroy') && this.tasks.running(r.uuid).length === 0)
-        .map((r) =>
-          r.queue.run(async () => {
-            if (r.state !== 'dying' || !r.reason?.startsWith('partial destroy')) return;
-            await this.destroyNow(r, true);
-            finished++;
-          }).catch((err: unknown) => this.log?.error({ err, uuid: r.uuid }, 'destroy left partial by the outage is still partial')),
-        ),
-    );
-    // Rollbacks that could not reach the store: sweep what they left.
-    let swept = 0;
-    for (const [key, p] of [...this.#pendingSweeps]) {
-      const info = await this.hv.getInfo(p.domid);
-      if (info !== undefined && info.uuid !== p.uuid) {
-        this.#pendingSweeps.delete(key); // the domid now belongs to someone else: never touch it
-        continue;
-      }
-      const left = await sweepDomainLeftovers(xs, p.domid, p.uuid, p.backends);
-      if (left.length === 0) {
-        this.#pendingSweeps.delete(key);
-        swept++;
-      }
-    }
-    // Never drop a running domain: one whose nodes the store no longer has (a restarted
-    // cxenstored starts empty) stays listed, flagged, and destroyable.
-    let lost = 0;
-    for (const r of [...this.records.values()]) {
-      if (r.domid === undefined || !['running', 'paused', 'shutting-down', 'shutdown', 'crashed'].includes(r.state)) continue;
-      if ((await xs.tryRead(`${domPath(r.domid)}/vm`)) === vmPath(r.uuid)) continue;
-      if (!r.flagStoreLost("xenstored came back without this domain's nodes")) continue;
-      lost++;
-      this.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });
-    }
-    this.emit({ type: 'xenstore.resynced', outcome: 'ok', data: { storeLost, domains: this.records.size, vanished, finished, swept, lost, ms: Date.now() - started } });
+    return this.#outage.resync();
   }
 
   async stop(): Promise<void> {
@@ -222,7 +129,7 @@ export class DomainOrchestrator implements Orchestrator {
     for (const t of this.tasks.allRunning()) if (t.view.operation === 'createDomain') this.tasks.cancel(t.id);
     await Promise.allSettled([...this.records.values()].map((r) => r.queue.run(async () => undefined)));
     for (const c of this.#cleanups.splice(0)) await c();
-    await this.#resyncing?.catch(() => undefined);
+    await this.#outage.settled();
   }
 
   health(): HealthView {
@@ -433,7 +340,7 @@ export class DomainOrchestrator implements Orchestrator {
         const backends = backendDomids(r.config);
         const left = (await this.hv.getInfo(domid).catch(() => undefined)) === undefined ? await sweepDomainLeftovers(xs, domid, r.uuid, backends) : [];
         if (left.length > 0) {
-          this.#pendingSweeps.set(`${domid}:${r.uuid}`, { domid, uuid: r.uuid, backends });
+          this.#outage.sweepLater(domid, r.uuid, backends);
           if (report.failed.length === 0) report.failed.push({ label: `store nodes of domain ${domid} (${left.join(', ')})`, error: new Error('xenstore unreachable') });
         }
       }
