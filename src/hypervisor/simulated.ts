@@ -83,20 +83,26 @@ export class SimulatedHypervisor implements Hypervisor {
     this.#maxDomid = options.maxDomid ?? 0x7fef;
     this.#publisher = options.publisher ?? (options.domainsFile === undefined ? undefined : new DomainsFilePublisher(options.domainsFile));
     this.#stateFile = options.stateFile ?? (options.domainsFile === undefined ? undefined : `${options.domainsFile}.sim.json`);
-    this.#load();
+    // A toolstack killed between writing its table and publishing it left the two disagreeing:
+    // what it restored is published again first (list() waits for it), as Xen's one truth would be.
+    if (this.#load()) this.#restored = this.#publish().catch(() => undefined);
   }
+
+  #restored: Promise<void> = Promise.resolve();
 
   readonly #stateFile: string | undefined;
 
   /** Restores the domain table a previous toolstack process left (see `stateFile`). */
-  #load(): void {
-    if (!this.#stateFile || !existsSync(this.#stateFile)) return;
+  #load(): boolean {
+    if (!this.#stateFile || !existsSync(this.#stateFile)) return false;
     try {
       const saved = JSON.parse(readFileSync(this.#stateFile, 'utf8')) as { nextDomid: number; domains: SimDomain[] };
       for (const d of saved.domains) this.#domains.set(d.domid, d);
       this.#nextDomid = saved.nextDomid;
+      return true;
     } catch {
       // An unreadable table is an empty host: the domains file still tells xenstored the truth.
+      return false;
     }
   }
 
@@ -274,6 +280,7 @@ export class SimulatedHypervisor implements Hypervisor {
   }
 
   async list(): Promise<DomainInfo[]> {
+    await this.#restored;
     return [...this.#domains.values()].map((d) => this.#info(d));
   }
 

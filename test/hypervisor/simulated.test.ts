@@ -2,7 +2,7 @@
 // shutdown reasons, event channels, the fake build, state-change events, and publishing to the
 // stub's domains file (atomic) and to the mock's registry.
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,6 +107,24 @@ describe('SimulatedHypervisor', () => {
     expect((await second.list()).map((d) => ({ domid: d.domid, running: d.running }))).toEqual([{ domid: a, running: true }]);
     // Domids keep counting from where the first process left off.
     expect(await second.createDomain(spec(2))).toBe(a + 1);
+    await second.close();
+  });
+
+  it('a toolstack killed between saving its table and publishing it: the restarted one publishes what it restored before listing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-sim-'));
+    dirs.push(dir);
+    const file = join(dir, 'domains');
+    const first = new SimulatedHypervisor({ domainsFile: file });
+    const a = await first.createDomain(spec(1));
+    const b = await first.createDomain(spec(2));
+    await first.unpause(a);
+    await first.destroy(b);
+    await first.close();
+    // The kill came after the table lost b and gained a's run, before the domains file did.
+    writeFileSync(file, `${a} paused\n${b} paused\n`);
+    const second = new SimulatedHypervisor({ domainsFile: file });
+    expect((await second.list()).map((d) => d.domid)).toEqual([a]);
+    expect(readFileSync(file, 'utf8')).toBe(`${a} running\n`);
     await second.close();
   });
 
