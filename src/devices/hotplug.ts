@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { processesWithEnv, procStat } from './procfs.js';
 
 export interface HotplugRequest {
   readonly script: string;
@@ -56,35 +56,17 @@ interface ScriptProcess {
   readonly path: string;
 }
 
-/** Field 5 of /proc/<pid>/stat (after the parenthesised comm, which may hold spaces). */
-async function procPgid(pid: number | 'self'): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return undefined;
-  const n = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  return Number.isInteger(n) ? n : undefined;
-}
-
 /**
  * Every process whose environment names this domain's uuid and a XENBUS_PATH: the scripts and
- * whatever they started (environments are inherited). A zombie's environ reads empty: it is
- * gone for this purpose. Processes of other users (EACCES) are skipped.
+ * whatever they started (environments are inherited).
  */
 async function findScripts(uuid: string): Promise<ScriptProcess[]> {
-  const want = `TSXEND_UUID=${uuid}`;
   const out: ScriptProcess[] = [];
-  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
-  await Promise.all(
-    pids.map(async (e) => {
-      const env = await readFile(`/proc/${e}/environ`, 'latin1').catch(() => '');
-      if (!env.includes(want)) return;
-      const vars = env.split('\0');
-      if (!vars.includes(want)) return;
-      const path = vars.find((v) => v.startsWith('XENBUS_PATH='))?.slice('XENBUS_PATH='.length);
-      if (path === undefined) return;
-      const pgid = await procPgid(Number(e));
-      if (pgid !== undefined) out.push({ pid: Number(e), pgid, path });
-    }),
-  );
+  for (const { pid, env } of await processesWithEnv([`TSXEND_UUID=${uuid}`])) {
+    const path = env.find((v) => v.startsWith('XENBUS_PATH='))?.slice('XENBUS_PATH='.length);
+    const stat = path === undefined ? undefined : await procStat(pid);
+    if (path !== undefined && stat !== undefined) out.push({ pid, pgid: stat.pgid, path });
+  }
   return out;
 }
 
@@ -105,7 +87,7 @@ export class RealHotplugRunner implements HotplugRunner {
     }
     const killed = left.length;
     if (killed > 0) {
-      const own = await procPgid('self');
+      const own = (await procStat('self'))?.pgid;
       // Their group (a script runs detached, leading its own), so what it started dies too.
       for (const p of left) {
         try {

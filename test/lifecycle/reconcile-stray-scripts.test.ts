@@ -14,6 +14,7 @@ import { MemoryConfigStore } from '../../src/lifecycle/config-store.js';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
 import { DomainOrchestrator } from '../../src/lifecycle/orchestrator.js';
 import { dumpOurTree, tinyConfig } from './helpers.js';
+import { alive } from '../helpers/proc.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,16 +42,6 @@ esac
     { mode: 0o755 },
   );
   return path;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
 }
 
 describe('reconcile settles hotplug scripts a dead daemon left running', () => {

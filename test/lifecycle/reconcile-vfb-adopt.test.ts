@@ -5,7 +5,6 @@
 // signalled; a missing record falls back to the daemon's environment (TSXEND_UUID); a create
 // torn down at start stops the daemon it had started.
 
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDeviceManager, defaultVfbCommand, SimulatedHotplugRunner, type VfbCommand } from '../../src/devices/index.js';
 import { E_BACKEND_DAEMON_EXITED } from '../../src/devices/errors.js';
@@ -14,16 +13,7 @@ import { MemoryConfigStore } from '../../src/lifecycle/config-store.js';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
 import { DomainOrchestrator } from '../../src/lifecycle/orchestrator.js';
 import { dumpOurTree, tinyConfig } from './helpers.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
+import { alive } from '../helpers/proc.js';
 
 const fbConfig = (name: string) =>
   tinyConfig(name, {

@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { processesWithEnv, procStat } from '../procfs.js';
 import { fileURLToPath } from 'node:url';
 
 export interface VfbCommand {
@@ -67,16 +67,10 @@ export function startVfbDaemon(
   };
 }
 
-/**
- * A process's start time (field 22 of /proc/<pid>/stat, clock ticks since boot) and whether it
- * is a zombie: with the pid it names one process for good, whatever pid reuse does later.
- */
+/** A process's start time and whether it is a zombie (see procStat). */
 export async function procStart(pid: number): Promise<{ start: string; zombie: boolean } | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return undefined;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const start = fields[19];
-  return start === undefined ? undefined : { start, zombie: fields[0] === 'Z' };
+  const stat = await procStat(pid);
+  return stat === undefined ? undefined : { start: stat.start, zombie: stat.state === 'Z' };
 }
 
 /**
@@ -85,19 +79,11 @@ export async function procStart(pid: number): Promise<{ start: string; zombie: b
  * xenstored lost its nodes. The oldest match is the daemon (a wrapper's children inherit it).
  */
 export async function findDaemonByEnv(uuid: string): Promise<{ pid: number; start: string } | undefined> {
-  const want = [`TSXEND_UUID=${uuid}`, 'TSXEND_BACKEND_DAEMON=vfb'];
-  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid);
   const found: { pid: number; start: string }[] = [];
-  await Promise.all(
-    pids.map(async (e) => {
-      const env = await readFile(`/proc/${e}/environ`, 'latin1').catch(() => '');
-      if (!env.includes(want[0]!)) return;
-      const vars = env.split('\0');
-      if (!want.every((w) => vars.includes(w))) return;
-      const at = await procStart(Number(e));
-      if (at && !at.zombie) found.push({ pid: Number(e), start: at.start });
-    }),
-  );
+  for (const { pid } of await processesWithEnv([`TSXEND_UUID=${uuid}`, 'TSXEND_BACKEND_DAEMON=vfb'])) {
+    const at = await procStart(pid);
+    if (at && !at.zombie) found.push({ pid, start: at.start });
+  }
   return found.sort((a, b) => Number(a.start) - Number(b.start) || a.pid - b.pid)[0];
 }
 
