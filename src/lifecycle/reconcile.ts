@@ -58,7 +58,7 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
       // A finished create (no phase) that the store does not hold whole: xenstored lost its
       // nodes (a restarted cxenstored starts empty). The guest runs: keep it, flagged and
       // destroyable, as the resync after a reconnect does; never tear a finished domain down.
-      const missing = [vm === undefined ? `${dp}/vm` : undefined, storeRef === undefined ? `${dp}/store/ring-ref` : undefined, introduced ? undefined : 'the introduction'];
+      const missing = [vm === undefined ? `${dp}/vm` : uuidInStore === info.uuid ? undefined : `${vm}/uuid`, storeRef === undefined ? `${dp}/store/ring-ref` : undefined, introduced ? undefined : 'the introduction'];
       const r = await adopt(o, info, rec);
       if (r === undefined) continue;
       adopted.add(r.uuid);
@@ -66,7 +66,9 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
       o.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });
       continue;
     }
-    quarantine(o, info, vm === undefined ? 'no /local/domain/<domid>/vm: not made by tsxend' : `no stored record for ${info.uuid}`);
+    // Ours by uuid but its dom path names another VM: someone else wrote it; touch nothing.
+    if (rec) quarantine(o, info, `${dp}/vm is ${vm}, not ${vmPath(info.uuid)}`, rec.config);
+    else quarantine(o, info, vm === undefined ? `no ${dp}/vm: not made by tsxend` : `no stored record for ${info.uuid}`);
   }
 
   // Stored records whose domain is gone: clear leftover nodes; keep managed ones as defined.

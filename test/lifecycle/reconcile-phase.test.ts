@@ -134,6 +134,21 @@ describe('reconcile of a create or destroy the daemon died in', () => {
     await o2.stop();
   });
 
+  it('a domain of ours whose dom path names another VM is quarantined, its nodes and record untouched', async () => {
+    const v = await env.orchestrator.createDomain(sixDeviceConfig('hijacked')).done;
+    await env.orchestrator.stop();
+    await env.xs.write(`/local/domain/${v.domid!}/vm`, '/vm/00000000-0000-4000-8000-000000000000');
+    const tree = await dumpOurTree(env.xs);
+    const o2 = await restart();
+    const [view] = o2.listDomains().domains;
+    expect(view).toMatchObject({ uuid: v.uuid, domid: v.domid, state: 'quarantined' });
+    expect(view?.reason).toBe(`/local/domain/${v.domid!}/vm is /vm/00000000-0000-4000-8000-000000000000, not /vm/${v.uuid}`);
+    expect(await dumpOurTree(env.xs)).toEqual(tree);
+    expect(await env.hypervisor.list()).toHaveLength(1);
+    expect(store.size).toBe(1);
+    await o2.stop();
+  });
+
   it('a managed domain whose create the daemon died in stays defined, its record without the phase', async () => {
     const v = await env.orchestrator.createDomain(sixDeviceConfig('kept'), { managed: true }).done;
     await store.save({ ...(await record(v.uuid))!, phase: 'creating' });
