@@ -36,7 +36,7 @@ import { domPath, removeDomainNodes, vmPath, writeVcpus } from './layout.js';
 import { reactToShutdown } from './reactions.js';
 import { reconcile } from './reconcile.js';
 import { StoreOutage } from './resync.js';
-import { retryingXs, sweepDomainLeftovers } from './reconnect.js';
+import { backendDomids, retryingXs, sweepDomainLeftovers } from './reconnect.js';
 import { canTransition, checkAllowed, Limiter } from './states.js';
 import { type Task, TaskTable } from './tasks.js';
 
@@ -725,11 +725,4 @@ export class DomainOrchestrator implements Orchestrator {
       this.emitFor(r, 'device.detached', { devClass, devid, taskId: task.id });
     });
   }
-}
-
-/** The domids serving a config's devices (dom0 always: the sweep must cover it). */
-function backendDomids(config: XendConfig): number[] {
-  const ids = new Set([0]);
-  for (const d of Object.values(config.devices)) if (/^\d+$/.test(String(d.config.backend))) ids.add(Number(d.config.backend));
-  return [...ids];
 }

@@ -11,7 +11,8 @@ import { validateConfig } from '../config/validate.js';
 import type { DomainInfo } from '../hypervisor/types.js';
 import type { StoredDomain } from './api.js';
 import { DomainRecord } from './domain.js';
-import { domPath, libxlPath, removeDomainNodes, rmQuiet, vmPath } from './layout.js';
+import { domPath, rmQuiet, vmPath } from './layout.js';
+import { backendDomids, sweepDomainLeftovers } from './reconnect.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 
 function stateOf(info: DomainInfo): 'running' | 'paused' | 'shutdown' | 'crashed' {
@@ -80,10 +81,11 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     // Its domain still runs, quarantined: never touched, record kept.
     if (liveUuids.has(rec.config.uuid)) continue;
     await settleScripts(o, rec.config.uuid, rec.domid);
-    // The VM path is named by our uuid: it goes whatever the dom path says. A domid no domain
-    // holds any more has nothing worth keeping either.
+    // The VM path is named by our uuid: it goes whatever the dom path says.
     await rmQuiet(o.xs, vmPath(rec.config.uuid)).catch(() => undefined);
-    if (rec.domid !== undefined && !liveDomids.has(rec.domid)) await removeDomidNodes(o, rec.domid, rec.config);
+    // A domid no domain holds any more: its dom and libxl paths, and backend directories whose
+    // bookkeeping was never written (a kill between the two).
+    if (rec.domid !== undefined && !liveDomids.has(rec.domid)) await sweepDomainLeftovers(o.xs, rec.domid, rec.config.uuid, backendDomids(rec.config));
     if (rec.phase !== undefined && rec.managed) {
       const { phase: _p, domid: _d, ...defined } = rec;
       await o.store.save(defined).catch(() => undefined);
@@ -156,39 +158,7 @@ async function tearDown(o: DomainOrchestrator, domid: number, rec: StoredDomain)
   const ctx = { xs: o.xs, domid, uuid, name: rec.config.name, signal: new AbortController().signal, deadline: Date.now() + 10_000, emit: () => undefined };
   await o.devices.destroyDevices(ctx, await o.devices.readDevices(o.xs, domid).catch(() => []), { force: true }).catch(() => undefined);
   await o.hv.destroy(domid).catch(() => undefined);
-  await removeDomidNodes(o, domid, rec.config);
-  await removeDomainNodes(o.xs, domid, uuid);
-}
-
-/**
- * What a domid no domain holds may still have: its dom and libxl paths, and backend
- * directories whose bookkeeping was never written (a kill between the two).
- */
-async function removeDomidNodes(o: DomainOrchestrator, domid: number, config: XendConfig): Promise<void> {
-  const backends = new Set<number>([0]);
-  for (const e of Object.values(config.devices)) {
-    const b = (e.config as { backend?: string }).backend;
-    if (b !== undefined && /^\d+$/.test(b)) backends.add(Number(b));
-  }
-  await Promise.all([domPath(domid), libxlPath(domid)].map((p) => rmQuiet(o.xs, p).catch(() => undefined)));
-  for (const b of backends) {
-    const base = `${domPath(b)}/backend`;
-    for (const cls of (await o.xs.tryDirectory(base).catch(() => undefined)) ?? []) {
-      // With the parents it leaves empty, as libxl's path cleanup does.
-      await o.xs
-        .transaction(async (tx) => {
-          if ((await tx.tryDirectory(`${base}/${cls}/${domid}`)) === undefined) return;
-          await rmQuiet(tx, `${base}/${cls}/${domid}`);
-          for (const p of [`${base}/${cls}`, base]) {
-            const [kids, value] = await Promise.all([tx.tryDirectory(p), tx.tryRead(p)]);
-            if (kids === undefined) continue;
-            if (kids.length > 0 || value !== '') break;
-            await rmQuiet(tx, p);
-          }
-        })
-        .catch(() => undefined);
-    }
-  }
+  await sweepDomainLeftovers(o.xs, domid, uuid, backendDomids(rec.config));
 }
 
 function quarantine(o: DomainOrchestrator, info: DomainInfo, reason: string, config?: XendConfig): void {

@@ -6,6 +6,7 @@
 
 import { hasTsxCode } from '../errors.js';
 import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
+import type { XendConfig } from '../config/model.js';
 import type { XenstoreClient } from '../xenstore/types.js';
 import { removeDomainNodes, rmQuiet } from './layout.js';
 
@@ -107,4 +108,11 @@ export async function sweepDomainLeftovers(xs: XenstoreClient, domid: number, uu
   }
   left.push(...(await removeDomainNodes(xs, domid, uuid)));
   return left;
+}
+
+/** The domids serving a config's devices (dom0 always: the sweep must cover it). */
+export function backendDomids(config: XendConfig): number[] {
+  const ids = new Set([0]);
+  for (const d of Object.values(config.devices)) if (/^\d+$/.test(String(d.config.backend))) ids.add(Number(d.config.backend));
+  return [...ids];
 }
