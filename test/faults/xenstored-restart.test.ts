@@ -16,8 +16,12 @@ import { dumpOurTree, sixDeviceConfig } from '../lifecycle/helpers.js';
 const ROUNDS = Number(process.env['TSXEND_XS_RESTART_ROUNDS'] ?? 20);
 const WORKERS = 3;
 const KEEPERS = 3;
-/** How long a rollback or destroy waits for xenstored; every fifth outage lasts longer than that. */
-const WAIT_MS = 1_000;
+/**
+ * How long a rollback or destroy waits for xenstored; every fifth outage lasts longer than that.
+ * Above the client's longest reconnect backoff (2 s) plus a short outage (≤ 400 ms), with room
+ * for a loaded CI machine: a short outage must never outlast the wait.
+ */
+const WAIT_MS = 4_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
