@@ -31,12 +31,16 @@ export interface ServeOptions {
   readonly maxParallelCreates: number;
   /** How long rollbacks and destroys wait for a lost xenstored to come back, in ms (default 10 s). */
   readonly xenstoreWaitMs: number;
+  /** How long one hotplug script may run before it is killed and reported hung, in ms (default 40 s). */
+  readonly hotplugTimeoutMs: number;
+  /** How long a create may take, from the request to every device Connected, in ms (default 60 s). */
+  readonly createTimeoutMs: number;
   /** Where each setting came from; SIGHUP only re-applies what the config file decided. */
   readonly sources: Partial<Record<Key, 'flag' | 'env' | 'file'>>;
 }
 
 /** Every key, as flag (`--key`), config-file key and environment variable (TSXEND_KEY). */
-export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates', 'xenstore-wait'] as const;
+export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates', 'xenstore-wait', 'hotplug-timeout', 'create-timeout'] as const;
 type Key = (typeof SERVE_KEYS)[number];
 type Raw = Partial<Record<Key, string[]>>;
 
@@ -176,11 +180,20 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
   const logLevel = one('log-level') ?? 'info';
   const logFile = one('log-file');
   const maxParallel = Number(one('max-parallel-creates') ?? '8');
-  const xenstoreWait = Number(one('xenstore-wait') ?? '10');
+  // Durations are given in seconds, checked against a sane range, and kept in ms.
+  const seconds = (k: Key, dflt: number, min: number, max: number): number => {
+    const v = Number(one(k) ?? String(dflt));
+    if (!Number.isFinite(v) || v < min || v > max) throw bad(`--${k} must be a number of seconds within ${min}..${max}`);
+    return Math.round(v * 1000);
+  };
 
   if (!LOG_LEVELS.includes(logLevel)) throw bad(`--log-level ${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
   if (!Number.isInteger(maxParallel) || maxParallel < 1) throw bad('--max-parallel-creates must be a positive integer');
-  if (!Number.isFinite(xenstoreWait) || xenstoreWait < 0 || xenstoreWait > 3600) throw bad('--xenstore-wait must be a number of seconds within 0..3600');
+  const xenstoreWaitMs = seconds('xenstore-wait', 10, 0, 3600);
+  // Slow hosts (Xen under TCG, a loaded dom0) need longer; a script that is really stuck is
+  // still killed and reported (TSX_ERR_HOTPLUG_HUNG).
+  const hotplugTimeoutMs = seconds('hotplug-timeout', 40, 0.1, 3600);
+  const createTimeoutMs = seconds('create-timeout', 60, 0.1, 3600);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw bad('--tls-cert and --tls-key go together');
   for (const l of listen) {
     if (l.kind !== 'tcp') continue;
@@ -201,7 +214,9 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     runtimeDir,
     logLevel,
     maxParallelCreates: maxParallel,
-    xenstoreWaitMs: Math.round(xenstoreWait * 1000),
+    xenstoreWaitMs,
+    hotplugTimeoutMs,
+    createTimeoutMs,
     sources,
     ...(tokenFile === undefined ? {} : { tokenFile }),
     ...(tlsCert === undefined ? {} : { tlsCert }),

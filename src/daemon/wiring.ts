@@ -30,7 +30,8 @@ export const environmentFactory: EnvironmentFactory = async ({ options, store, l
     hypervisor,
     store,
     logger: logger.child({ component: 'lifecycle' }),
-    orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs },
+    hotplugTimeoutMs: options.hotplugTimeoutMs,
+    orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs, createTimeoutMs: options.createTimeoutMs },
   });
   // dom0's own nodes (what xen-init-dom0 writes on a host) are ensured by orchestrator.start().
   return { orchestrator: env.orchestrator, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };

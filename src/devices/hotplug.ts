@@ -223,6 +223,12 @@ export interface HotplugTimeouts {
 
 export const DEFAULT_HOTPLUG_TIMEOUTS: HotplugTimeouts = { perClass: { vbd: 40_000, vif: 40_000 }, floorMs: 1_000, capMs: 300_000 };
 
+/** One timeout for every class's scripts (`--hotplug-timeout`); the cap follows it so a long one is not clamped. */
+export function uniformHotplugTimeouts(ms: number): HotplugTimeouts {
+  const perClass = Object.fromEntries(Object.keys(DEFAULT_HOTPLUG_TIMEOUTS.perClass).map((c) => [c, ms]));
+  return { perClass, floorMs: Math.min(DEFAULT_HOTPLUG_TIMEOUTS.floorMs, ms), capMs: Math.max(DEFAULT_HOTPLUG_TIMEOUTS.capMs, ms) };
+}
+
 /** The timeout of one script: its class's, clamped, and never past the create's deadline. */
 export function scriptTimeout(t: HotplugTimeouts, cls: string, deadline: number): number {
   const own = Math.min(t.capMs, Math.max(t.floorMs, t.perClass[cls] ?? 40_000));

@@ -5,7 +5,7 @@ export type { DeviceManager, DomainDeviceContext, PlannedDevice, DeviceEvent } f
 export { createDeviceManager, type DeviceManagerOptions } from './manager.js';
 export { controllerFor, registeredClasses } from './registry.js';
 export type { DevController, ControllerContext, Entries } from './controller.js';
-export { RealHotplugRunner, FakeHotplugRunner, InflightScripts, DEFAULT_HOTPLUG_TIMEOUTS, type StrayScripts, type HotplugRunner, type HotplugRequest, type HotplugResult, type HotplugTimeouts } from './hotplug.js';
+export { RealHotplugRunner, FakeHotplugRunner, InflightScripts, DEFAULT_HOTPLUG_TIMEOUTS, uniformHotplugTimeouts, scriptTimeout, type StrayScripts, type HotplugRunner, type HotplugRequest, type HotplugResult, type HotplugTimeouts } from './hotplug.js';
 export { startBackendSimulator, type Simulator } from './sim/backend.js';
 export { startGuestFrontends } from './sim/frontend.js';
 export { SimulatedHotplugRunner } from './sim/hotplug.js';

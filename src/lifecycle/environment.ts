@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import { createDeviceManager, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends, type HotplugRunner } from '../devices/index.js';
+import { createDeviceManager, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends, uniformHotplugTimeouts, type HotplugRunner } from '../devices/index.js';
 import type { DeviceManager } from '../devices/api.js';
 import { RegistryPublisher } from '../hypervisor/simulated-publish.js';
 import { SimulatedHypervisor, type SimulatedHypervisorOptions } from '../hypervisor/simulated.js';
@@ -29,6 +29,8 @@ export interface EnvironmentOptions {
   /** Simulated guests (default on wherever the backends are simulated: no real /dev/xen/privcmd). */
   readonly guests?: SimGuestsOptions | false;
   readonly devices?: DeviceManager;
+  /** Every hotplug script's timeout in ms (default DEFAULT_HOTPLUG_TIMEOUTS: 40 s per class). */
+  readonly hotplugTimeoutMs?: number;
   readonly store?: ConfigStore;
   readonly logger?: Logger;
   readonly orchestrator?: Partial<Omit<OrchestratorDeps, 'xs' | 'hypervisor' | 'devices' | 'store' | 'logger'>>;
@@ -58,14 +60,17 @@ async function devicesFor(
   xenstoredPath: string,
   openConnection: () => Promise<XenstoreClient>,
   cleanups: (() => Promise<void>)[],
+  hotplugTimeoutMs: number | undefined,
 ): Promise<DeviceManager> {
-  if (real) return createDeviceManager({ hotplug: new RealHotplugRunner(), xenstoredPath });
+  const timeouts = hotplugTimeoutMs === undefined ? {} : { timeouts: uniformHotplugTimeouts(hotplugTimeoutMs) };
+  if (real) return createDeviceManager({ hotplug: new RealHotplugRunner(), xenstoredPath, ...timeouts });
   const backendXs = await openConnection();
   cleanups.push(() => backendXs.close());
   const backends = await startBackendSimulator(backendXs);
   cleanups.push(() => backends.stop());
-  return createDeviceManager({ hotplug: simulatedHotplug(xs), xenstoredPath });
+  return createDeviceManager({ hotplug: simulatedHotplug(xs), xenstoredPath, ...timeouts });
 }
+
 
 /**
  * Simulated scripts, except those TSXEND_SIM_REAL_SCRIPTS names (comma-separated basenames,
@@ -136,7 +141,7 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     // binding starts on the recording fake. That fake gets the simulated backends and guests, like
     // the simulated hypervisor, so the same flows run on it.
     const realBackends = hypervisor.kind === 'xen' && existsSync('/dev/xen/privcmd');
-    const devices = options.devices ?? (await devicesFor(realBackends, xs, xenstoredPath, openConnection, cleanups));
+    const devices = options.devices ?? (await devicesFor(realBackends, xs, xenstoredPath, openConnection, cleanups, options.hotplugTimeoutMs));
     let guests: SimGuests | undefined;
     if (!realBackends && options.guests !== false) {
       // A guest's frontends use a connection of the guest's own where the store allows it (the

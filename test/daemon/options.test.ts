@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveServeOptions } from '../../src/daemon/options.js';
+import { DEFAULT_HOTPLUG_TIMEOUTS, scriptTimeout, uniformHotplugTimeouts } from '../../src/devices/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsxend-opts-'));
 const base = { HOME: dir };
@@ -73,6 +74,25 @@ describe('--hypervisor', () => {
     expect(resolveServeOptions(['--xenstore', 'socket:/x', '--hypervisor', 'xen'], { HOME: dir }).hypervisor).toBe('xen');
     expect(() => resolveServeOptions(['--hypervisor', 'xen'], { HOME: dir })).toThrow(/needs the host xenstored/);
     expect(() => resolveServeOptions(['--hypervisor', 'kvm'], { HOME: dir })).toThrow(/expected simulated, xen or auto/);
+  });
+
+  it('takes the hotplug and create timeouts in seconds (--hotplug-timeout 40, --create-timeout 60 by default)', () => {
+    const d = resolveServeOptions([], base);
+    expect([d.hotplugTimeoutMs, d.createTimeoutMs]).toEqual([40_000, 60_000]);
+    const o = resolveServeOptions(['--hotplug-timeout', '300', '--create-timeout', '600'], base);
+    expect([o.hotplugTimeoutMs, o.createTimeoutMs]).toEqual([300_000, 600_000]);
+    expect(resolveServeOptions([], { ...base, TSXEND_HOTPLUG_TIMEOUT: '0.5' }).hotplugTimeoutMs).toBe(500);
+    expect(() => resolveServeOptions(['--hotplug-timeout', '0'], base)).toThrow(/--hotplug-timeout must be a number of seconds within 0\.1\.\.3600/);
+    expect(() => resolveServeOptions(['--create-timeout', 'soon'], base)).toThrow(/--create-timeout/);
+  });
+
+  it('gives every script class the one --hotplug-timeout, never clamped below it, still bounded by the create deadline', () => {
+    const far = Date.now() + 3_600_000;
+    const t = uniformHotplugTimeouts(600_000);
+    expect(scriptTimeout(t, 'vbd', far)).toBe(600_000);
+    expect(scriptTimeout(t, 'vif', far)).toBe(600_000);
+    expect(scriptTimeout(DEFAULT_HOTPLUG_TIMEOUTS, 'vbd', far)).toBe(40_000);
+    expect(scriptTimeout(t, 'vbd', Date.now() + 5_000)).toBeLessThanOrEqual(5_000);
   });
 
   it('takes how long rollbacks and destroys wait for a lost xenstored (--xenstore-wait, seconds; default 10)', () => {

@@ -24,6 +24,8 @@ and re-reads the config file).
   --log-file FILE                   log here instead of stdout (reopened on SIGHUP)
   --max-parallel-creates N          creates running at once (default 8)
   --xenstore-wait SECONDS           how long rollbacks and destroys wait for a lost xenstored (default 10)
+  --hotplug-timeout SECONDS         how long a hotplug script may run before it is killed (default 40)
+  --create-timeout SECONDS          how long a create may take until every device is connected (default 60)
   --config FILE                     config file, one 'key = value' per option above
                                     (default ${DEFAULT_CONFIG_FILE} if it exists; $TSXEND_CONFIG)
 
