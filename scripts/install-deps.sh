@@ -5,6 +5,9 @@
 set -euo pipefail
 pkgs=(xen-utils-4.17 xen-utils-common xenstore-utils python3-pyxs libxenmisc4.17 libxen-dev
       gcc libc6-dev make iproute2 util-linux systemd kmod procps)
+# The web console's browser tests (playwright-core drives Debian's chromium) and the console
+# tests' terminal (tmux) and pty helper (python3).
+pkgs+=(chromium fonts-dejavu-core tmux python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
