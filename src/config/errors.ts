@@ -24,6 +24,29 @@ export function formatProblem(p: ConfigProblem): string {
   return `${where}: ${p.message}`;
 }
 
+/** In file order (problems without a position last, in the order found). */
+export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || (a.p.col ?? 0) - (b.p.col ?? 0) || a.i - b.i)
+    .map((x) => x.p);
+}
+
+/**
+ * A problem as compilers show one: `file:line:col: message`, then the source line and a caret
+ * under the column (when the problem has a position and the source is known).
+ */
+export function formatProblemWithSource(p: ConfigProblem, source: string | undefined): string {
+  const head = formatProblem(p);
+  if (source === undefined || p.line === undefined) return head;
+  const text = source.replace(/^\ufeff/, '').split('\n')[p.line - 1];
+  if (text === undefined) return head;
+  const shown = text.replace(/\r$/, '').replace(/\t/g, ' ');
+  const gutter = String(p.line).length;
+  const caret = `${' '.repeat(Math.max(0, Math.min((p.col ?? 1) - 1, shown.length)))}^`;
+  return `${head}\n ${String(p.line)} | ${shown}\n ${' '.repeat(gutter)} | ${caret}`;
+}
+
 export class ConfigError extends Error {
   readonly code: string;
   readonly statusCode = 400;

@@ -13,8 +13,8 @@ import { parseXl, toXl } from './xl/index.js';
 import { Value } from 'typebox/value';
 
 export * from './model.js';
-export { ConfigError, CONFIG_ERROR_CODES, formatProblem, type ConfigProblem, type ConfigWarning } from './errors.js';
-export { validateConfig, type ValidateSource } from './validate.js';
+export { ConfigError, CONFIG_ERROR_CODES, formatProblem, formatProblemWithSource, sortProblems, type ConfigProblem, type ConfigWarning } from './errors.js';
+export { checkConfig, validateConfig, type ValidateSource } from './validate.js';
 export { orderedDeviceRefs, deriveClassOrder, DEVICE_CLASS_DECLARATIONS, type DeviceClassDeclaration } from './order.js';
 export { vdevToNumber, numberToVdev } from './vdev.js';
 export { generateMac, newDeviceUuid, DEFAULT_MEMORY_MIB } from './defaults.js';

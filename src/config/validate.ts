@@ -4,10 +4,10 @@
 
 import { Compile } from 'typebox/compile';
 import { Value } from 'typebox/value';
-import { ProblemList } from './errors.js';
+import { ConfigError, ProblemList, type ConfigProblem } from './errors.js';
 import { withDefaults } from './defaults.js';
 import type { DeviceEntry, XendConfig } from './model.js';
-import { xendConfigSchema } from './schema.js';
+import { deviceEntrySchema, xendConfigSchema } from './schema.js';
 import { vdevToNumber } from './vdev.js';
 
 // The compiled check is ~50x faster than walking the schema; errors are enumerated (slowly, but
@@ -44,6 +44,16 @@ function describeSchemaError(e: { keyword: string; message: string; params: Reco
 
 /** Validates a model (JSON, or what a parser produced) and answers it normalised. */
 export function validateConfig(input: unknown, source: ValidateSource = {}): XendConfig {
+  const { config, problems } = checkConfig(input, source);
+  if (problems.length > 0 || config === undefined) throw new ConfigError('invalid', [...problems]);
+  return config;
+}
+
+/**
+ * Every problem of a model at once: per-field rules (the schema) and whole-config rules (those
+ * whose inputs are well-typed), each path reported once. `config` is set when there is none.
+ */
+export function checkConfig(input: unknown, source: ValidateSource = {}): { config?: XendConfig; problems: readonly ConfigProblem[] } {
   const problems = new ProblemList(source.file);
   const where = (key: string) => {
     const top = key.replace(/^\$\./, '').split(/[.[]/)[0] ?? '';
@@ -55,13 +65,18 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Xen
   const model = withDefaults(input);
   if (typeof model !== 'object' || model === null || Array.isArray(model)) {
     problems.add('a domain config must be an object', { path: '$' });
-    problems.throwIfAny();
+    return { problems: problems.problems };
   }
   const errors = passes(model) ? [] : [...Value.Errors(xendConfigSchema, model)];
   // 'boolean' and 'anyOf' are usually reported more precisely by a sibling error; but with 8 or
   // more unknown keys TypeBox reports each only as 'boolean' (the closed object's `false`): then
   // those are the problems, or the config would slip through unchecked.
-  const precise = errors.filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf');
+  let precise = errors.filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf');
+  // A value the defaults derived from a wrong one (maxmem from a negative memory) repeats that
+  // mistake: reported only when nothing the input gave is wrong.
+  const given = new Set(typeof input === 'object' && input !== null ? Object.keys(input) : []);
+  const fromInput = precise.filter((e) => e.instancePath === '' || given.has(e.instancePath.split('/')[1] ?? ''));
+  if (fromInput.length > 0) precise = fromInput;
   if (errors.length > 0 && precise.length === 0) {
     for (const e of errors) problems.add(`${jsonPath(e.instancePath)}: ${e.keyword === 'boolean' ? 'unknown key' : describeSchemaError(e)}`, where(jsonPath(e.instancePath)));
   }
@@ -71,41 +86,49 @@ export function validateConfig(input: unknown, source: ValidateSource = {}): Xen
     const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
     problems.add(`${path}: ${describeSchemaError(e)}${shown}`, where(path));
   }
+  // Whole-config rules run too (one run reports everything), but never a second time on a path
+  // the schema already refused, and only on parts that are well-typed.
+  const refused = new Set(problems.problems.map((p) => p.path));
+  const whole = new ProblemList(source.file);
+  checkWholeConfig(model, whole, where);
+  for (const p of whole.problems) if (!refused.has(p.path)) problems.problems.push(p);
   relabel(problems, source.labels);
-  problems.throwIfAny();
-  const config = model as XendConfig;
-  checkWholeConfig(config, problems, where);
-  relabel(problems, source.labels);
-  problems.throwIfAny();
-  return config;
+  return problems.problems.length > 0 ? { problems: problems.problems } : { config: model as XendConfig, problems: [] };
 }
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const C1_CONTROL = /[\u0080-\u009f]/;
 
-function checkWholeConfig(c: XendConfig, problems: ProblemList, where: (key: string) => { path: string }): void {
+const num = (x: unknown): x is number => typeof x === 'number';
+
+function checkWholeConfig(c: Partial<XendConfig>, problems: ProblemList, where: (key: string) => { path: string }): void {
   const add = (key: string, message: string) => problems.add(`${key}: ${message}`, where(key));
-  if (c.name.includes('/')) add('$.name', `must not contain '/' (got ${JSON.stringify(c.name)})`);
-  // The API refuses such refs (src/daemon/refs.ts): a domain with this name could not be named.
-  if (c.name.includes('\\') || c.name.includes('..') || c.name === '.') add('$.name', `must not contain '\\' or '..' (got ${JSON.stringify(c.name)})`);
-  if (C1_CONTROL.test(c.name)) add('$.name', `must not contain control characters (got ${JSON.stringify(c.name)})`);
-  if (c.name !== c.name.trim()) add('$.name', `must not start or end with spaces (got ${JSON.stringify(c.name)})`);
-  if (CONTROL.test(c.name)) add('$.name', `must not contain control characters (got ${JSON.stringify(c.name)})`);
-  if (c.name === 'Domain-0') add('$.name', '"Domain-0" is the control domain');
-  if (c.maxmem < c.memory) add('$.maxmem', `must be at least memory (${c.memory} MiB), got ${c.maxmem}`);
-  if (c.maxvcpus < c.vcpus) add('$.maxvcpus', `must be at least vcpus (${c.vcpus}), got ${c.maxvcpus}`);
-  if (c.type === 'pv' && !c.image.kernel && !c.bootloader) add('$.image.kernel', 'a PV guest needs a kernel or a bootloader');
+  if (typeof c.name === 'string') {
+    if (c.name.includes('/')) add('$.name', `must not contain '/' (got ${JSON.stringify(c.name)})`);
+    // The API refuses such refs (src/daemon/refs.ts): a domain with this name could not be named.
+    if (c.name.includes('\\') || c.name.includes('..') || c.name === '.') add('$.name', `must not contain '\\' or '..' (got ${JSON.stringify(c.name)})`);
+    if (C1_CONTROL.test(c.name)) add('$.name', `must not contain control characters (got ${JSON.stringify(c.name)})`);
+    if (c.name !== c.name.trim()) add('$.name', `must not start or end with spaces (got ${JSON.stringify(c.name)})`);
+    if (CONTROL.test(c.name)) add('$.name', `must not contain control characters (got ${JSON.stringify(c.name)})`);
+    if (c.name === 'Domain-0') add('$.name', '"Domain-0" is the control domain');
+  }
+  if (num(c.maxmem) && num(c.memory) && c.maxmem < c.memory) add('$.maxmem', `must be at least memory (${c.memory} MiB), got ${c.maxmem}`);
+  if (num(c.maxvcpus) && num(c.vcpus) && c.maxvcpus < c.vcpus) add('$.maxvcpus', `must be at least vcpus (${c.vcpus}), got ${c.maxvcpus}`);
+  if (c.type === 'pv' && typeof c.image === 'object' && c.image !== null && !c.image.kernel && !c.bootloader) add('$.image.kernel', 'a PV guest needs a kernel or a bootloader');
 
   const seen = new Map<string, string>();
-  const unique = (kind: string, value: string, path: string) => {
+  const unique = (kind: string, value: string, path: string, shown = value) => {
     const k = `${kind}:${value}`;
     const first = seen.get(k);
-    if (first) add(path, `duplicate ${kind} ${JSON.stringify(value)} (also at ${first})`);
+    if (first) add(path, `duplicate ${kind} ${JSON.stringify(shown)} (also at ${first})`);
     else seen.set(k, path);
   };
   let bootable = 0;
+  if (typeof c.devices !== 'object' || c.devices === null) return;
   for (const [uuid, entry] of Object.entries(c.devices)) {
+    // A device the schema refused is reported by it; its other rules would only guess.
+    if (!Value.Check(deviceEntrySchema, entry)) continue;
     const p = `$.devices[${JSON.stringify(uuid)}].config`;
     checkDevice(entry, p, add, unique);
     if (entry.class === 'vbd' && entry.config.bootable) bootable++;
@@ -118,13 +141,14 @@ function checkDevice(
   entry: DeviceEntry,
   p: string,
   add: (key: string, message: string) => void,
-  unique: (kind: string, value: string, path: string) => void,
+  unique: (kind: string, value: string, path: string, shown?: string) => void,
 ): void {
   switch (entry.class) {
     case 'vbd': {
       const num = vdevToNumber(entry.config.vdev);
       if (num === undefined) add(`${p}.vdev`, `${JSON.stringify(entry.config.vdev)} is not a valid virtual device (xvda, hda, sda, d0p1, ...)`);
-      else unique('vdev', String(num), `${p}.vdev`);
+      // Compared by number (xvda and d0 are one disk), shown as written.
+      else unique('vdev', String(num), `${p}.vdev`, entry.config.vdev);
       if (entry.config.target === '' && entry.config.devtype !== 'cdrom') add(`${p}.target`, 'a disk needs a target (only an empty CD-ROM may have none)');
       if (entry.config.devtype === 'cdrom' && entry.config.access === 'w') add(`${p}.access`, 'a CD-ROM is read-only');
       if (entry.config.target !== '' && entry.config.access === 'w') unique('writable target', entry.config.target, `${p}.target`);

@@ -3,14 +3,15 @@
 
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError, formatConfig, formatProblem, parseConfig, type ConfigFormat } from '../../config/index.js';
+import { ConfigError, formatConfig, formatProblemWithSource, parseConfig, type ConfigFormat, type ConfigProblem } from '../../config/index.js';
 import { EXIT, type CliCommand, type CliIo } from '../command.js';
 
 const USAGE = `usage: tsxend config check FILE...
        tsxend config convert FILE --to xl|sxp|json [--from xl|sxp|json]
 
 check    validates each file (xl.cfg/xm, SXP or JSON, detected from the content); prints every
-         problem as FILE:LINE:COL: message and exits 1 if any file is invalid
+         problem of a file in one run (FILE:LINE:COL: message, the line, a caret under the
+         column) and exits 1 if any file is invalid; --json prints them as JSON
 convert  prints FILE in another format (warnings go to stderr)
 `;
 
@@ -19,31 +20,48 @@ const FORMATS = new Set(['xl', 'sxp', 'json']);
 async function load(file: string, io: CliIo, format?: ConfigFormat) {
   const text = await readFile(file, 'utf8');
   const result = parseConfig(text, { file, ...(format ? { format } : {}) });
-  for (const w of result.warnings) io.stderr(`${formatProblem(w)} (warning)\n`);
+  for (const w of result.warnings) io.stderr(`${formatProblemWithSource(w, text)} (warning)\n`);
   return result.config;
 }
 
-async function check(files: string[], io: CliIo): Promise<number> {
-  if (files.length === 0) {
+async function check(args: string[], io: CliIo): Promise<number> {
+  const json = args.includes('--json');
+  const files = args.filter((a) => a !== '--json');
+  if (files.length === 0 || files.some((f) => f.startsWith('-') && f !== '-')) {
     io.stderr(USAGE);
     return EXIT.usage;
   }
   let bad = 0;
+  const report: { file: string; ok: boolean; code?: string; problems: ConfigProblem[] }[] = [];
   for (const file of files) {
+    let text: string | undefined;
     try {
-      await load(file, io);
-      io.stdout(`${file}: ok\n`);
+      text = await readFile(file, 'utf8');
+      const result = parseConfig(text, { file });
+      if (!json) for (const w of result.warnings) io.stderr(`${formatProblemWithSource(w, text)} (warning)\n`);
+      report.push({ file, ok: true, problems: [] });
+      if (!json) io.stdout(`${file}: ok\n`);
     } catch (err) {
       bad++;
-      if (err instanceof ConfigError) for (const p of err.problems) io.stdout(`${formatProblem({ ...p, file: p.file ?? file })}\n`);
-      else io.stdout(`${file}: ${(err as Error).message}\n`);
+      if (!(err instanceof ConfigError)) {
+        report.push({ file, ok: false, problems: [{ file, message: (err as Error).message }] });
+        if (!json) io.stdout(`${file}: ${(err as Error).message}\n`);
+        continue;
+      }
+      const problems = err.problems.map((p) => ({ ...p, file: p.file ?? file }));
+      report.push({ file, ok: false, code: err.code, problems });
+      if (json) continue;
+      for (const p of problems) io.stdout(`${formatProblemWithSource(p, text)}\n`);
+      io.stdout(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} (${err.code})\n`);
     }
   }
+  if (json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   return bad === 0 ? EXIT.ok : EXIT.failure;
 }
 
 export const command: CliCommand = {
   summary: 'check domain configs, or convert them between xl, SXP and JSON',
+  completion: { flags: ['--json', '--to', '--from', '--help'], args: ['check', 'convert'] },
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (sub === 'check') return check(rest, io);
@@ -71,7 +89,8 @@ export const command: CliCommand = {
       return EXIT.ok;
     } catch (err) {
       if (err instanceof ConfigError) {
-        for (const p of err.problems) io.stderr(`${formatProblem({ ...p, file: p.file ?? positionals[0]! })}\n`);
+        const text = await readFile(positionals[0]!, 'utf8').catch(() => undefined);
+        for (const p of err.problems) io.stderr(`${formatProblemWithSource({ ...p, file: p.file ?? positionals[0]! }, text)}\n`);
         return EXIT.failure;
       }
       io.stderr(`tsxend config: ${(err as Error).message}\n`);

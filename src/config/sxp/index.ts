@@ -2,10 +2,10 @@
 // and one `(device (<class> ...))` per device, each carrying its `(uuid ...)` as xend did.
 
 import { randomUUID } from 'node:crypto';
-import { ConfigError, type ConfigProblem, type ConfigWarning } from '../errors.js';
+import { ConfigError, sortProblems, type ConfigProblem, type ConfigWarning } from '../errors.js';
 import type { DeviceClass, DeviceEntry, XendConfig } from '../model.js';
-import { validateConfig } from '../validate.js';
-import { parseSxpText, printSxp, type Sxp, type SxpList, type SxpOut } from './sxp.js';
+import { checkConfig } from '../validate.js';
+import { parseSxpRecovering, printSxp, type Sxp, type SxpList, type SxpOut } from './sxp.js';
 
 export interface ParseResult {
   config: XendConfig;
@@ -35,10 +35,12 @@ export function parseSxp(text: string, file?: string): ParseResult {
   const warnings: ConfigWarning[] = [];
   const problems: ConfigProblem[] = [];
   const at = (x: { line: number; col: number }, path: string, message: string): ConfigProblem => ({ ...(file !== undefined ? { file } : {}), line: x.line, col: x.col, path, message });
-  const roots = parseSxpText(text, file);
+  // What parsed goes on to the model and the validator even after a syntax error, so one run
+  // reports every problem.
+  const { items: roots, problems: syntax, runaway } = parseSxpRecovering(text, file);
   const root = roots[0];
   if (roots.length !== 1 || root?.kind !== 'list' || !['vm', 'domain'].includes(atom(root.items[0]) ?? '')) {
-    throw new ConfigError('syntax', [at(root ?? { line: 1, col: 1 }, '$', 'an SXP domain config is one (vm ...) or (domain ...) list')]);
+    throw new ConfigError('syntax', sortProblems([...syntax, at(root ?? { line: 1, col: 1 }, '$', 'an SXP domain config is one (vm ...) or (domain ...) list')]));
   }
   const model: Record<string, unknown> = {};
   const locations = new Map<string, { line: number; col: number }>();
@@ -61,7 +63,10 @@ export function parseSxp(text: string, file?: string): ParseResult {
     const value = item.items[1];
     locations.set(key, { line: item.line, col: item.col });
     if ((TOP_STRING as readonly string[]).includes(key)) model[key] = atom(value) ?? '';
-    else if ((TOP_NUMBER as readonly string[]).includes(key)) model[key] = num(value, key);
+    else if ((TOP_NUMBER as readonly string[]).includes(key)) {
+      const n = num(value, key);
+      if (n !== undefined) model[key] = n;
+    }
     else if (key === 'bootloader_args') model[key] = item.items.slice(1).map((x) => atom(x) ?? '');
     // (cpus "0-3") pins every vcpu; (cpus ("2" "3")) pins vcpu i to entry i, as xl's list form.
     else if (key === 'cpus') model[key] = value?.kind === 'list' ? value.items.map((x) => atom(x) ?? '') : (atom(value) ?? '');
@@ -83,8 +88,16 @@ export function parseSxp(text: string, file?: string): ParseResult {
     else warnings.push(at(item, key, `unknown key ${key} is ignored`));
   }
   model['devices'] = devices;
-  if (problems.length > 0) throw new ConfigError('invalid', problems);
-  return { config: validateConfig(model, { ...(file !== undefined ? { file } : {}), locations, labels }), warnings };
+  if (model['name'] === undefined) {
+    if (!locations.has('name')) problems.push(at(root, 'name', 'name: a domain name must be specified'));
+    model['name'] = 'unnamed';
+  }
+  const checked = checkConfig(model, { ...(file !== undefined ? { file } : {}), locations, labels });
+  // What a string that ran off swallowed is that one mistake, not more (a kernel cut off).
+  const rules = checked.problems.filter((p) => p.line === undefined || !runaway.has(p.line));
+  const all = [...syntax, ...problems, ...rules];
+  if (all.length > 0 || checked.config === undefined) throw new ConfigError(syntax.length > 0 ? 'syntax' : 'invalid', sortProblems(all));
+  return { config: checked.config, warnings };
 }
 
 function parseImage(value: Sxp | undefined, model: Record<string, unknown>, warn: (x: Sxp, m: string) => void): void {

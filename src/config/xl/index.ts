@@ -3,11 +3,11 @@
 // every device a stable uuid, and names every unknown or unsupported key in a warning.
 
 import { createHash } from 'node:crypto';
-import { ConfigError, type ConfigProblem, type ConfigWarning } from '../errors.js';
+import { ConfigError, sortProblems, type ConfigProblem, type ConfigWarning } from '../errors.js';
 import type { DeviceClass, DeviceEntry, XendConfig } from '../model.js';
-import { validateConfig } from '../validate.js';
+import { checkConfig } from '../validate.js';
 import { parseSpec, SpecError } from './devices.js';
-import { parseXlFile, quoteXl, type XlValue } from './lexer.js';
+import { parseXlStatements, quoteXl, type XlValue } from './lexer.js';
 
 export interface ParseResult {
   config: XendConfig;
@@ -41,7 +41,9 @@ export function deviceUuid(domainUuid: string, cls: string, index: number): stri
 }
 
 export function parseXl(text: string, file?: string): ParseResult {
-  const assignments = parseXlFile(text, file);
+  // Statements that parsed go on to the model and the validator even when others did not, so
+  // one run reports every problem of the file (syntax first, then the rules).
+  const { assignments, problems: syntax, brokenKeys } = parseXlStatements(text, file);
   const problems: ConfigProblem[] = [];
   const warnings: ConfigWarning[] = [];
   const at = (v: { line: number; col: number }) => ({ ...(file !== undefined ? { file } : {}), line: v.line, col: v.col });
@@ -187,10 +189,23 @@ export function parseXl(text: string, file?: string): ParseResult {
     });
   }
   model['devices'] = devices;
-  if (problems.length > 0) throw new ConfigError('invalid', problems);
-  if (model['name'] === undefined) throw new ConfigError('invalid', [{ ...(file !== undefined ? { file } : {}), line: 1, col: 1, path: 'name', message: 'name: a domain name must be specified' }]);
-  const config = validateConfig(model, { ...(file !== undefined ? { file } : {}), locations, labels });
-  return { config, warnings };
+  if (model['name'] === undefined) {
+    // A name that failed to parse is reported already; a missing one is reported here. Either
+    // way the rest is still checked under a stand-in name.
+    if (!values.has('name') && !brokenKeys.has('name')) {
+      problems.push({ ...(file !== undefined ? { file } : {}), line: 1, col: 1, path: 'name', message: 'name: a domain name must be specified' });
+    }
+    model['name'] = 'unnamed';
+  }
+  const checked = checkConfig(model, { ...(file !== undefined ? { file } : {}), locations, labels });
+  // A rule about a key whose statement did not parse (a PV guest without the kernel line that
+  // failed) would report the same mistake twice.
+  const MODEL_PATH: Record<string, string> = { kernel: 'image.kernel', ramdisk: 'image.ramdisk', cmdline: 'image.cmdline' };
+  const broken = [...brokenKeys].map((k) => `$.${MODEL_PATH[k] ?? k}`);
+  const rules = checked.problems.filter((p) => !broken.some((b) => p.path === b || p.path?.startsWith(`${b}.`)));
+  const all = [...syntax, ...problems, ...rules];
+  if (all.length > 0 || checked.config === undefined) throw new ConfigError(syntax.length > 0 ? 'syntax' : 'invalid', sortProblems(all));
+  return { config: checked.config, warnings };
 }
 
 // ---- writing ----------------------------------------------------------------------------------
