@@ -155,6 +155,16 @@ export class ApiClient {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
     const path = `/v1/events${qs.size > 0 ? `?${qs.toString()}` : ''}`;
+    return this.openSocket(path, onEvent ? (data) => onEvent(JSON.parse(data.toString('utf8')) as TsxEvent) : undefined);
+  }
+
+  /** Attaches to a domain's console: raw bytes both ways (binary frames). */
+  openConsole(ref: string, onBytes: (bytes: Buffer) => void): Promise<WebSocket> {
+    return this.openSocket(`/v1/domains/${encodeURIComponent(ref)}/console`, onBytes);
+  }
+
+  /** Opens a websocket route; the message listener is attached before the handshake completes. */
+  openSocket(path: string, onMessage?: (data: Buffer) => void): Promise<WebSocket> {
     const e = this.endpoint;
     const address = e.kind === 'unix' ? `ws+unix://${e.path}:${path}` : `${e.kind === 'https' ? 'wss' : 'ws'}://${e.url.host}${path}`;
     const ws = new WebSocket(address, {
@@ -162,7 +172,7 @@ export class ApiClient {
       ...(this.#ca ? { ca: this.#ca } : {}),
       maxPayload: 64 * 1024 * 1024,
     });
-    if (onEvent) ws.on('message', (data: Buffer) => onEvent(JSON.parse(data.toString('utf8')) as TsxEvent));
+    if (onMessage) ws.on('message', (data: Buffer) => onMessage(data));
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
       ws.once('unexpected-response', (_req, res) => {

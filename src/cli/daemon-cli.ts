@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, ApiError, UnreachableError } from './client.js';
-import { EXIT, type CliCommand, type CliIo } from './command.js';
+import { EXIT, type CliCommand, type CliCompletion, type CliIo } from './command.js';
 import { E_DAEMON_UNREACHABLE } from '../daemon/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -88,10 +88,19 @@ export interface ClientCommandSpec {
   run(p: Parsed, io: CliIo): Promise<number>;
 }
 
+/** Completion from the spec: its flags, and what its usage line says the first argument is. */
+function completionOf(spec: ClientCommandSpec): CliCompletion {
+  const options = { ...COMMON_OPTIONS, ...spec.options };
+  const flags = Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...('short' in o && typeof o.short === 'string' ? [`-${o.short}`] : [])]);
+  const first = spec.usage.split(' ').slice(1).map((w) => w.replace(/[[\].]/g, '')).find((w) => /^[A-Z]+$/.test(w));
+  return { flags, args: first === 'DOMAIN' ? 'domain' : first === 'FILE' ? 'file' : 'none' };
+}
+
 /** Builds a CliCommand from a spec: parsing, --help, errors and exit codes done once here. */
 export function clientCommand(spec: ClientCommandSpec): CliCommand {
   return {
     summary: spec.summary,
+    completion: completionOf(spec),
     async run(argv, io) {
       let json = argv.includes('--json');
       try {

@@ -2,24 +2,22 @@
 // device as it comes up) from the event stream, subscribed *before* the create from the seq the
 // domain list is current to, so no step can be missed.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { DomainView, TaskView, TsxEvent } from '../../lifecycle/api.js';
 import { ApiError } from '../client.js';
 import { EXIT } from '../command.js';
 import { clientCommand, readInputFile, enc, output } from '../daemon-cli.js';
 import { domainSummary, eventLine } from '../format.js';
+import { attachConsole } from '../console-attach.js';
 
 const CONTENT_TYPES: Record<string, string> = { '.sxp': 'application/x-sxp', '.json': 'application/json' };
-const XENCONSOLE = ['/usr/lib/xen-4.17/bin/xenconsole', '/usr/lib/xen/bin/xenconsole', '/usr/bin/xenconsole', '/usr/sbin/xenconsole'];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const command = clientCommand({
   summary: 'create a domain from a config file (xl.cfg/xm, .sxp or .json), showing each device as it comes up',
   usage: 'create FILE [-c] [-p] [--managed] [--no-wait] [--quiet] [--format xl|sxp|json]',
-  help: '  -c          attach to the console once the domain runs\n  -p          leave the domain paused once its devices are up\n  --managed   also keep the config in the state directory (a managed domain)\n  --no-wait   print the task and return at once\n  --quiet     no progress lines',
+  help: '  -c          attach to the console once the domain runs (Ctrl-] detaches)\n  -p          leave the domain paused once its devices are up\n  --managed   also keep the config in the state directory (a managed domain)\n  --no-wait   print the task and return at once\n  --quiet     no progress lines',
   options: {
     console: { type: 'boolean', short: 'c' },
     paused: { type: 'boolean', short: 'p' },
@@ -82,12 +80,8 @@ export const command = clientCommand({
       const dom = await api.get<DomainView>(`/v1/domains/${enc(uuid ?? task.domainUuid ?? '')}`);
       output(io, json, dom, () => domainSummary(dom));
       if (values.console && dom.domid !== undefined) {
-        const xc = XENCONSOLE.find((p) => existsSync(p));
-        if (!xc) {
-          io.stderr('tsxend: -c: xenconsole not found (install xen-utils); the domain is running\n');
-          return EXIT.failure;
-        }
-        return spawnSync(xc, [String(dom.domid)], { stdio: 'inherit' }).status ?? EXIT.failure;
+        ws?.close();
+        return await attachConsole(api, dom.uuid, io);
       }
       return EXIT.ok;
     } finally {

@@ -25,6 +25,8 @@ and re-reads the config file).
   --max-parallel-creates N          creates running at once (default 8)
   --xenstore-wait SECONDS           how long rollbacks and destroys wait for a lost xenstored (default 10)
   --hotplug-timeout SECONDS         how long a hotplug script may run before it is killed (default 40)
+  --device-model PATH               Xen's device model serving vfb/vkbd on real Xen
+                                    (default /usr/libexec/xen-qemu-system-i386, qemu-system-xen)
   --create-timeout SECONDS          how long a create may take until every device is connected (default 60)
   --config FILE                     config file, one 'key = value' per option above
                                     (default ${DEFAULT_CONFIG_FILE} if it exists; $TSXEND_CONFIG)
@@ -35,6 +37,7 @@ Flags win over the environment, which wins over the config file.
 
 export const command: CliCommand = {
   summary: 'run the tsxend daemon (HTTP API, event stream) in the foreground',
+  completion: { flags: [...SERVE_KEYS.map((k) => `--${k}`), '--config', '--help'], args: 'none' },
   async run(argv, io) {
     if (argv.includes('--help') || argv.includes('-h')) {
       io.stdout(HELP);

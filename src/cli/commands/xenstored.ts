@@ -47,6 +47,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Args | string {
 
 export const command: CliCommand = {
   summary: 'run the mock xenstored on a Unix socket',
+  completion: { flags: ['--socket', '--log-level', '--help'], args: 'none' },
   async run(argv, io) {
     if (argv.includes('--help') || argv.includes('-h')) {
       io.stdout(USAGE);

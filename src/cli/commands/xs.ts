@@ -326,6 +326,7 @@ function failure(err: unknown): { code: number; message: string } {
 
 export const command: CliCommand = {
   summary: 'read, write, list and watch xenstore (like xenstore-utils)',
+  completion: { flags: ['--xenstore', '--json', '--help'], args: ['read', 'write', 'ls', 'list', 'exists', 'rm', 'mkdir', 'perms', 'chmod', 'watch'] },
   async run(argv, io) {
     let target: string | undefined;
     let json = false;
