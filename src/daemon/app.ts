@@ -9,6 +9,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import type { Orchestrator } from '../lifecycle/api.js';
+import type { ConsoleSource } from '../lifecycle/console.js';
+import { registerConsoleRoute } from './console-route.js';
 import type { TokenAuth } from './auth.js';
 import type { ConfigInput } from './config-input.js';
 import { E_BAD_REF, E_BAD_REQUEST, E_ROUTE_NOT_FOUND, E_UNAVAILABLE } from './errors.js';
@@ -38,6 +40,8 @@ export interface AppOptions {
   readonly isStopping?: () => boolean;
   /** Serve HTTPS (TCP listeners with --tls-cert/--tls-key). */
   readonly https?: { cert: Buffer; key: Buffer };
+  /** Guests' consoles for GET /v1/domains/{ref}/console. */
+  readonly consoles?: ConsoleSource;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -124,6 +128,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerTaskRoutes(app, options.orchestrator);
   registerHostRoutes(app, options.orchestrator, options.metrics, options.version);
   registerEventStream(app, options.orchestrator, options.metrics, { maxBufferedBytes: options.maxEventBufferBytes ?? 1024 * 1024 });
+  registerConsoleRoute(app, options.orchestrator, options.consoles);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -6,6 +6,7 @@
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { ConfigStore, Orchestrator } from '../lifecycle/api.js';
+import type { ConsoleSource } from '../lifecycle/console.js';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { TokenAuth, readTokenFile } from './auth.js';
@@ -25,6 +26,8 @@ export interface DaemonEnvironment {
   readonly orchestrator: Orchestrator;
   /** Xenstore requests sent so far, for /metrics. */
   readonly xenstoreOps?: () => number;
+  /** Guests' consoles (GET /v1/domains/{ref}/console); without it that route answers 409. */
+  readonly consoles?: ConsoleSource;
   close(): Promise<void>;
 }
 
@@ -108,6 +111,7 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
         metrics,
         version,
         logger: log.child({ listener: l.kind === 'unix' ? l.path : `${l.host}:${l.port}` }),
+        ...(environment.consoles ? { consoles: environment.consoles } : {}),
         ...(l.kind === 'tcp' && tokens ? { auth: tokens } : {}),
         ...(l.kind === 'tcp' && tls ? { https: tls } : {}),
         isStopping: () => stopping !== undefined,

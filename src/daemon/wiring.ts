@@ -34,7 +34,7 @@ export const environmentFactory: EnvironmentFactory = async ({ options, store, l
     orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs, createTimeoutMs: options.createTimeoutMs },
   });
   // dom0's own nodes (what xen-init-dom0 writes on a host) are ensured by orchestrator.start().
-  return { orchestrator: env.orchestrator, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };
+  return { orchestrator: env.orchestrator, consoles: env.consoles, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };
 };
 
 export async function loadConfigInput(): Promise<ConfigInput> {

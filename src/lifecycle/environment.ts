@@ -21,6 +21,8 @@ import type { ConfigStore } from './api.js';
 import { MemoryConfigStore } from './config-store.js';
 import { DomainOrchestrator, type OrchestratorDeps } from './orchestrator.js';
 import { SimGuests, type FrontendDriver, type SimGuestsOptions } from './sim-guest.js';
+import type { ConsoleSource } from './console.js';
+import { PtyConsoleSource } from './console-pty.js';
 
 export interface EnvironmentOptions {
   readonly xenstore: 'embedded' | { socket: string };
@@ -45,6 +47,8 @@ export interface Environment {
   readonly guests?: SimGuests;
   readonly mock?: MockXenstored;
   readonly store: ConfigStore;
+  /** Guests' consoles: the simulated guests' own, else the ptys xenconsoled publishes. */
+  readonly consoles: ConsoleSource;
   close(): Promise<void>;
 }
 
@@ -168,6 +172,7 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
       orchestrator,
       xs,
       hypervisor,
+      consoles: guests ? guests.consoleSource() : new PtyConsoleSource(xs),
       ...(simulated ? { simulated } : {}),
       ...(guests ? { guests } : {}),
       ...(mock ? { mock } : {}),

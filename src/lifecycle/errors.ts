@@ -19,3 +19,4 @@ export const E_BAD_REQUEST = defineError('TSX_ERR_LIFECYCLE_BAD_REQUEST', 422, '
 export const E_NOT_MANAGED = defineError('TSX_ERR_NOT_MANAGED', 409, 'The domain is not a managed (defined) domain');
 export const E_STOPPING = defineError('TSX_ERR_STOPPING', 503, 'The orchestrator is stopping and accepts no new operations');
 
+export const E_CONSOLE_UNAVAILABLE = defineError('TSX_ERR_CONSOLE_UNAVAILABLE', 409, "The domain's console cannot be attached now (not running, or no console pty published in xenstore)");

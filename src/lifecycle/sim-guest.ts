@@ -3,13 +3,16 @@
 //  - frontends: a device whose backend is at InitWait (2) or later is connected, frontend and
 //    (standing in for the backend driver reacting) backend to Connected (4);
 //  - control/shutdown: cleared, then the shutdown hypercall with the reason (poweroff and halt
-//    both mean poweroff to Linux).
+//    both mean poweroff to Linux);
+//  - a serial console (sim-console.ts): a boot banner and a prompt, attachable while the domain
+//    exists (the embedded default's `tsxend console`).
 // Guests use their own xenstore connection, so the toolstack's round-trip counts stay its own.
 
 import type { Hypervisor, ShutdownReason } from '../hypervisor/types.js';
 import { isError } from '../errors.js';
 import { E_XS_DISCONNECTED, E_XS_UNAVAILABLE } from '../xenstore/errors.js';
 import type { Watch, XenstoreClient } from '../xenstore/types.js';
+import { SimConsole, SimConsoleSource } from './sim-console.js';
 
 interface Guest {
   domid: number;
@@ -38,6 +41,7 @@ export interface SimGuestsOptions {
 
 export class SimGuests {
   readonly #guests = new Map<number, Guest>();
+  readonly #consoles = new Map<number, SimConsole>();
   readonly #unsubscribe: () => void;
   readonly options: Required<Omit<SimGuestsOptions, 'frontendDriver'>> & Pick<SimGuestsOptions, 'frontendDriver'>;
   #closed = false;
@@ -53,10 +57,45 @@ export class SimGuests {
       ...(options.frontendDriver ? { frontendDriver: options.frontendDriver } : {}),
     };
     this.#unsubscribe = hv.onStateChange((c) => {
-      if (c.type === 'destroyed') this.#stop(c.domid);
-      else if (c.info.shutdown || c.info.dying || c.info.paused) this.#stop(c.info.domid);
-      else if (!c.info.paused) this.#start(c.info.domid);
+      if (c.type === 'destroyed') {
+        this.#stop(c.domid);
+        this.#endConsole(c.domid, 'the domain was destroyed');
+      } else if (c.info.shutdown || c.info.dying) {
+        this.#stop(c.info.domid);
+        this.#endConsole(c.info.domid, 'the guest shut down');
+      } else if (c.info.paused) {
+        this.#stop(c.info.domid);
+        this.#consoles.get(c.info.domid)?.pause();
+      } else this.#start(c.info.domid);
     });
+  }
+
+  /** The guests' consoles, for the daemon's console route. */
+  consoleSource(): SimConsoleSource {
+    return new SimConsoleSource((domid) => this.console(domid));
+  }
+
+  /** A domain's console: there from its creation (a paused one boots when unpaused) until it goes. */
+  async console(domid: number): Promise<SimConsole | undefined> {
+    const existing = this.#consoles.get(domid);
+    if (existing) return existing;
+    const info = await this.hv.getInfo(domid).catch(() => undefined);
+    if (!info || info.shutdown || info.dying || this.#closed) return undefined;
+    return this.#consoleOf(domid);
+  }
+
+  #consoleOf(domid: number): SimConsole {
+    let c = this.#consoles.get(domid);
+    if (!c) {
+      c = new SimConsole(domid, `dom${domid}`, { shutdown: (reason) => void this.hv.shutdown(domid, reason).catch(() => undefined) });
+      this.#consoles.set(domid, c);
+    }
+    return c;
+  }
+
+  #endConsole(domid: number, reason: string): void {
+    this.#consoles.get(domid)?.end(reason);
+    this.#consoles.delete(domid);
   }
 
   /** Tests: make the guest's kernel panic. */
@@ -72,6 +111,14 @@ export class SimGuests {
     if (this.#closed || this.#guests.has(domid)) return;
     const g: Guest = { domid, stopped: false, scanning: false, again: false };
     this.#guests.set(domid, g);
+    // The console runs once the guest knows its name (the banner and prompt show it).
+    const console = this.#consoleOf(domid);
+    void this.xs
+      .tryRead(`/local/domain/${domid}/name`)
+      .catch(() => undefined)
+      .then((name) => {
+        if (!g.stopped) console.run(name);
+      });
     void this.#run(g).catch(() => this.#stop(domid));
   }
 
@@ -182,5 +229,6 @@ export class SimGuests {
     this.#closed = true;
     this.#unsubscribe();
     for (const domid of [...this.#guests.keys()]) this.#stop(domid);
+    for (const domid of [...this.#consoles.keys()]) this.#endConsole(domid, 'the toolstack stopped');
   }
 }
