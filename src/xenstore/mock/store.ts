@@ -15,6 +15,13 @@ export interface XsNode {
   perms: NodePerms;
   /** Child names in creation order (a re-created child goes to the end, as in C). */
   children: Set<string>;
+  /**
+   * The child list when it names a child twice (else undefined): a transaction's stale copy
+   * of a parent gets a child appended that another connection had meanwhile added, as C's
+   * add_child() does. Such a copy can never commit (the parent changed: EAGAIN), but
+   * DIRECTORY and RM inside the transaction see the duplicate.
+   */
+  dupChildren: string[] | undefined;
   /** Sum of (name length + 1) over children: C's `childlen`. */
   childBytes: number;
   /** C's node generation. Committed nodes only; ABSENT for "did not exist". */
@@ -33,7 +40,7 @@ export const ABSENT = -1;
 const EMPTY = Buffer.alloc(0);
 
 export function newNode(value: Buffer, perms: NodePerms): XsNode {
-  return { value, perms, children: new Set(), childBytes: 0, gen: 0, frozen: false, childList: undefined, countedOwner: -1 };
+  return { value, perms, children: new Set(), dupChildren: undefined, childBytes: 0, gen: 0, frozen: false, childList: undefined, countedOwner: -1 };
 }
 
 /** A private, unfrozen copy (the children set is copied; values and perms are immutable). */
@@ -42,6 +49,7 @@ export function cloneNode(n: XsNode): XsNode {
     value: n.value,
     perms: n.perms,
     children: new Set(n.children),
+    dupChildren: n.dupChildren?.slice(),
     childBytes: n.childBytes,
     gen: n.gen,
     frozen: false,
@@ -56,16 +64,31 @@ export function editable(n: XsNode): XsNode {
 }
 
 export function addChild(n: XsNode, name: string): void {
+  if (n.dupChildren) n.dupChildren.push(name);
+  else if (n.children.has(name)) n.dupChildren = [...n.children, name];
   n.children.add(name);
   n.childBytes += Buffer.byteLength(name, 'latin1') + 1;
   n.childList = undefined;
 }
 
+/** Removes the first entry naming `name` (C's delete_child() / rm_from_parent()). */
 export function removeChild(n: XsNode, name: string): void {
-  if (n.children.delete(name)) {
-    n.childBytes -= Buffer.byteLength(name, 'latin1') + 1;
-    n.childList = undefined;
+  const dups = n.dupChildren;
+  if (dups) {
+    const i = dups.indexOf(name);
+    if (i < 0) return;
+    dups.splice(i, 1);
+    if (!dups.includes(name)) n.children.delete(name);
+  } else if (!n.children.delete(name)) {
+    return;
   }
+  n.childBytes -= Buffer.byteLength(name, 'latin1') + 1;
+  n.childList = undefined;
+}
+
+/** Child names in list order, duplicates included. */
+export function childNames(n: XsNode): Iterable<string> {
+  return n.dupChildren ?? n.children;
 }
 
 /** `name\0name\0…` in creation order, cached on the node. */
@@ -74,7 +97,7 @@ export function childList(n: XsNode): Buffer {
   if (n.children.size === 0) return (n.childList = EMPTY);
   const buf = Buffer.allocUnsafe(n.childBytes);
   let off = 0;
-  for (const name of n.children) {
+  for (const name of childNames(n)) {
     off += buf.write(name, off, 'latin1');
     buf[off++] = 0;
   }

@@ -67,6 +67,9 @@ export class Transaction implements NodeSpace {
       if (before) this.delta(before.perms[0]!.id, -1);
       this.delta(node.perms[0]!.id, +1);
     }
+    // C's access_node(): every write, in a transaction too, takes a new generation (what
+    // DIRECTORY_PART shows inside the transaction); the commit gives another.
+    node.gen = this.store.nextGeneration();
     e.node = node;
     e.modified = true;
   }
@@ -86,7 +89,8 @@ export class Transaction implements NodeSpace {
       e.fire = 0;
       return;
     }
-    e.fire = exact ? 2 : 1;
+    // queue_watches(): a non-exact event replaces an exact one, never the other way round.
+    if (e.fire === 0 || !exact) e.fire = exact ? 2 : 1;
     e.perms = perms;
   }
 

@@ -4,7 +4,7 @@
 
 import { XsFail, type NodeSpace } from './access.js';
 import { type Accessor, type NodePerms, PERM_READ, PERM_WRITE, permFor } from './permissions.js';
-import { addChild, baseName, childPath, editable, newNode, parentOf, removeChild, type XsNode } from './store.js';
+import { addChild, baseName, childNames, childPath, editable, newNode, parentOf, removeChild, type XsNode } from './store.js';
 
 /** The caller of an operation: its access rights and the limits that apply to it. */
 export interface Caller extends Accessor {
@@ -123,40 +123,44 @@ function inheritPerms(caller: Caller, parentPerms: NodePerms): NodePerms {
 }
 
 /**
- * _rm(): deletes `path` (an existing node other than "/") and its subtree. Descendants fire
- * their exact watches deepest first, in child order; the node itself fires last.
- * Answers EINVAL when the parent is missing (a corrupted store in C).
+ * rm_node(): deletes `path` (an existing node other than "/") and its subtree the way
+ * cxenstored 4.17's walk_node_tree() does. The parent is read first; then a depth-first walk
+ * reads each node, and once a node's children are done deletes it and fires its watches
+ * (exact for descendants, at-or-above for the root), after which the walk takes the child out
+ * of its parent's list and writes the parent. The root's parent is updated last.
+ *
+ * Inside a transaction the tree seen may be stale (a node read before another connection
+ * removed it or a child): a listed child that cannot be read stops the walk, and a parent
+ * that no longer lists the root fails delete_child(); C answers EIO in both cases, keeping
+ * whatever the walk had already deleted (and its events) in the transaction.
  */
-export function deleteTree(space: NodeSpace, path: string, node: XsNode): 'EINVAL' | undefined {
+export function deleteTree(space: NodeSpace, path: string, node: XsNode): 'EINVAL' | 'EIO' | undefined {
   const parentPath = parentOf(path);
   const parent = space.lookup(parentPath);
   if (!parent) return 'EINVAL';
-  // Pre-order walk: C reads every descendant before deleting it.
-  const order: { path: string; node: XsNode; depthEnd: number }[] = [];
-  const walk = (p: string, n: XsNode): void => {
-    const idx = order.length;
-    order.push({ path: p, node: n, depthEnd: 0 });
-    for (const name of n.children) {
+  // Returns false when the walk must stop (a listed child is missing).
+  const walk = (p: string, n: XsNode): boolean => {
+    let cur = n;
+    for (const name of [...childNames(n)]) {
       const cp = childPath(p, name);
       const c = space.lookup(cp);
-      if (c) walk(cp, c);
+      if (!c || !walk(cp, c)) return false;
+      space.remove(cp);
+      space.fire(cp, true, c.perms);
+      // rm_from_parent(): the parent is written without the child after each one.
+      cur = editable(cur);
+      removeChild(cur, name);
+      space.put(p, cur);
     }
-    order[idx]!.depthEnd = order.length;
+    return true;
   };
-  walk(path, node);
-  // Post-order deletion (C's walk "exit" callback), the root of the subtree excluded.
-  const post = (i: number): void => {
-    const e = order[i]!;
-    for (let j = i + 1; j < e.depthEnd; j = order[j]!.depthEnd) post(j);
-    if (i === 0) return;
-    space.remove(e.path);
-    space.fire(e.path, true, e.node.perms);
-  };
-  post(0);
+  if (!walk(path, node)) return 'EIO';
   space.remove(path);
-  const p = editable(parent);
-  removeChild(p, baseName(path));
-  space.put(parentPath, p);
   space.fire(path, false, node.perms);
+  const name = baseName(path);
+  if (!parent.children.has(name)) return 'EIO';
+  const p = editable(parent);
+  removeChild(p, name);
+  space.put(parentPath, p);
   return undefined;
 }

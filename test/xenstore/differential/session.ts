@@ -1,0 +1,108 @@
+// One daemon's side of a differential run: CONNS raw socket connections, the transaction ids
+// this daemon handed out, and each request's exact exchange written down as a Step.
+
+import { args, RawClient, type RawMessage, T } from '../mock-raw-client.js';
+import { BOGUS_TX, CONNS } from './ops.js';
+import type { Request, TxSel } from './model.js';
+
+/** What one request gave on one daemon. */
+export interface Step {
+  /** Events on the request's connection before its reply (cxenstored queues them first). */
+  readonly before: readonly string[];
+  readonly reply: string;
+  /** Per drained connection: the events that came after the reply, up to a round trip. */
+  readonly after: readonly (readonly [conn: number, events: readonly string[]])[];
+}
+
+const text = (m: RawMessage): string => JSON.stringify(m.payload.toString('latin1'));
+const eventText = (m: RawMessage): string => (m.type === T.WATCH_EVENT && m.reqId === 0 && m.txId === 0 ? text(m) : `NOT AN EVENT ${m.type} r${m.reqId} t${m.txId} ${text(m)}`);
+
+export class Session {
+  /** Per connection, slot index → the id this daemon answered to that START (NaN: it refused). */
+  private readonly ids: number[][] = Array.from({ length: CONNS }, () => []);
+  /**
+   * DIRECTORY_PART's generation is the daemon's global change counter, whose absolute value
+   * depends on everything the daemon did since it started (other runs, START, internal
+   * writes). Only its equalities mean something to a client ("unchanged since"), so each
+   * distinct value becomes its order of first appearance in the run.
+   */
+  private readonly gens = new Map<string, number>();
+  private reqId = 1;
+
+  private constructor(
+    readonly name: string,
+    private readonly clients: RawClient[],
+  ) {}
+
+  static async open(name: string, socketPath: string, base: string): Promise<Session> {
+    const clients: RawClient[] = [];
+    for (let i = 0; i < CONNS; i++) clients.push(await connectRetrying(socketPath));
+    const s = new Session(name, clients);
+    // The base exists before the run, so RM of the base itself answers like any other node.
+    const r = await clients[0]!.request(T.MKDIR, args(base), { reqId: 0 });
+    if (r.reply.type !== T.MKDIR) throw new Error(`${name}: MKDIR ${base} failed: ${text(r.reply)}`);
+    return s;
+  }
+
+  private txId(sel: TxSel): number {
+    if (sel.kind === 'zero') return 0;
+    if (sel.kind === 'bogus') return BOGUS_TX;
+    const id = this.ids[sel.owner]![sel.index];
+    return id === undefined || Number.isNaN(id) ? BOGUS_TX : id;
+  }
+
+  private replyText(m: RawMessage): string {
+    let payload = m.payload;
+    let gen = '';
+    if (m.type === T.DIRECTORY_PART) {
+      const nul = payload.indexOf(0);
+      const g = payload.toString('latin1', 0, nul);
+      let n = this.gens.get(g);
+      if (n === undefined) this.gens.set(g, (n = this.gens.size));
+      gen = `gen#${n} `;
+      payload = payload.subarray(nul);
+    }
+    return `${m.type} r${m.reqId} t${m.txId} len${payload.length} ${gen}${JSON.stringify(payload.toString('latin1'))}`;
+  }
+
+  async run(req: Request, sync: readonly number[]): Promise<Step> {
+    const c = this.clients[req.conn]!;
+    const r = await c.request(req.type, req.payload, { txId: this.txId(req.tx), reqId: this.reqId++ });
+    if (req.opensSlot) this.ids[req.conn]!.push(r.reply.type === T.TRANSACTION_START ? Number.parseInt(r.reply.payload.toString('latin1'), 10) : Number.NaN);
+    const after: [number, string[]][] = [];
+    for (const j of sync) {
+      // A round trip: everything the daemon queued for this connection before it is in.
+      const s = await this.clients[j]!.request(T.GET_DOMAIN_PATH, args('0'), { reqId: this.reqId++ });
+      const events = s.events.map(eventText);
+      if (s.reply.type !== T.GET_DOMAIN_PATH) events.push(`SYNC FAILED ${this.replyText(s.reply)}`);
+      after.push([j, events]);
+    }
+    return { before: r.events.map(eventText), reply: this.replyText(r.reply), after };
+  }
+
+  /** Removes the run's base and closes every connection (their transactions and watches go). */
+  async close(base: string): Promise<void> {
+    try {
+      await this.clients[0]!.request(T.RM, args(base), { reqId: 0 });
+    } finally {
+      for (const c of this.clients) c.close();
+    }
+  }
+}
+
+/** cxenstored listens with a backlog of 1: a burst of connects meets EAGAIN; try again shortly. */
+async function connectRetrying(path: string): Promise<RawClient> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await RawClient.socket(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 200) throw err;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+/** The step as lines, for a readable diff. */
+export function stepLines(s: Step): string[] {
+  return [...s.before.map((e) => `  event ${e}`), `  < ${s.reply}`, ...s.after.flatMap(([j, ev]) => ev.map((e) => `  c${j} event ${e}`))];
+}
