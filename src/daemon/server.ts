@@ -61,7 +61,11 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Promise<RunningDaemon> {
-  const dlog = deps.logger ?? createDaemonLogger({ level: options.logLevel, ...(options.logFile === undefined ? {} : { file: options.logFile }) });
+  // Readable lines for a person at a terminal; JSON for journald, files and pipes
+  // (TSXEND_LOG_FORMAT=pretty|json decides instead).
+  const format = deps.env['TSXEND_LOG_FORMAT'];
+  const pretty = options.logFile === undefined && (format === 'pretty' || (format !== 'json' && process.stdout.isTTY === true));
+  const dlog = deps.logger ?? createDaemonLogger({ level: options.logLevel, pretty, ...(options.logFile === undefined ? {} : { file: options.logFile }) });
   const log = dlog.logger;
   const systemd = new SystemdNotifier(deps.env, log);
   const version = packageVersion();
