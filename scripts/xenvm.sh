@@ -6,6 +6,8 @@
 #   scripts/xenvm.sh run [--timeout S] -- CMD…   boot, run CMD in dom0 (in this directory), power off
 #   scripts/xenvm.sh start [--timeout S]         boot a dom0 that stays up; prints its session dir
 #   scripts/xenvm.sh exec [--timeout S] -- CMD…  run CMD in the running dom0 (XENVM_SESSION=DIR)
+#   scripts/xenvm.sh exec --detach -- CMD…       start CMD there and return; its output is in
+#                                                DIR/jobs/ID.out, its status in DIR/jobs/ID.rc
 #   scripts/xenvm.sh stop                        power it off (XENVM_SESSION=DIR)
 #
 # Dom0 sees this machine's root file system (read-only, under a tmpfs overlay: writes stay in
@@ -29,7 +31,7 @@ BRIDGE_ADDR=${XENVM_BRIDGE_ADDR:-198.18.0.1/24}   # RFC 2544's benchmarking rang
 T_START=$(date +%s.%N)
 
 say() { printf '[xenvm %6.1fs] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T_START" 'BEGIN{print a-b}')" "$*" >&2; }
-die() { printf '[xenvm] %s\n' "$*" >&2; exit "${2:-1}"; }
+die() { printf '[xenvm] %s\n' "$1" >&2; exit "${2:-1}"; }
 
 # ---- prepare: the hypervisor, the dom0/guest kernel and its modules, dom0's initramfs ----------
 kernel_pkg() {
@@ -145,18 +147,24 @@ halt() { # power dom0 off cleanly, then make sure QEMU is gone
   say "VM stopped"
 }
 
-job() { # job DIR TIMEOUT CMD…: run CMD in dom0, stream its output, return its status
-  local run=$1 tmo=$2; shift 2
+submit() { # submit DIR CMD…: hand CMD to dom0; prints the job id
+  local run=$1; shift
   local id; id=$(date +%s%N)-$$
   {
     echo "set -a; . '$run/env'; set +a"
     printf 'cd %q 2>/dev/null || cd /\n' "$PWD"
     # The caller's environment for the tests' own knobs (CI, TSXEND_*, XENVM_*, …).
-    env | grep -E '^(CI|TSXEND_[A-Z0-9_]*|XENVM_TEST_[A-Z0-9_]*|NODE_OPTIONS)=' | while IFS= read -r kv; do printf 'export %q\n' "$kv"; done
+    { env | grep -E '^(CI|TSXEND_[A-Z0-9_]*|XENVM_TEST_[A-Z0-9_]*|NODE_OPTIONS)=' || true; } | while IFS= read -r kv; do printf 'export %q\n' "$kv"; done
     printf 'exec'; printf ' %q' "$@"; printf '\n'
   } > "$run/jobs/$id.tmp"
-  mv "$run/jobs/$id.tmp" "$run/jobs/$id.sh"
   : > "$run/jobs/$id.out"
+  mv "$run/jobs/$id.tmp" "$run/jobs/$id.sh"
+  echo "$id"
+}
+
+job() { # job DIR TIMEOUT CMD…: run CMD in dom0, stream its output, return its status
+  local run=$1 tmo=$2; shift 2
+  local id; id=$(submit "$run" "$@")
   tail -n +1 -f --pid=$$ "$run/jobs/$id.out" &
   local tailer=$! deadline=$(( $(date +%s) + tmo )) rc=
   while :; do
@@ -173,8 +181,10 @@ usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 cmd=${1:-}; [ $# -gt 0 ] && shift
 timeout_s=${XENVM_TIMEOUT:-1800}
+detach=
 while [ $# -gt 0 ]; do
   case "$1" in
+    --detach) detach=1; shift ;;
     --timeout) timeout_s=$2; shift 2 ;;
     --timeout=*) timeout_s=${1#*=}; shift ;;
     --) shift; break ;;
@@ -205,6 +215,7 @@ case "$cmd" in
     run=${XENVM_SESSION:?set XENVM_SESSION to the directory xenvm.sh start printed}
     [ $# -gt 0 ] || usage
     session_alive "$run" || die "no VM runs for session $run" $EXIT_NOBOOT
+    if [ -n "$detach" ]; then submit "$run" "$@"; exit 0; fi
     rc=0; job "$run" "$timeout_s" "$@" || rc=$?
     exit $rc ;;
   stop)

@@ -35,12 +35,14 @@ export interface ServeOptions {
   readonly hotplugTimeoutMs: number;
   /** How long a create may take, from the request to every device Connected, in ms (default 60 s). */
   readonly createTimeoutMs: number;
+  /** Xen's device model (QEMU, xenpv machine) that serves vfb/vkbd on real Xen. */
+  readonly deviceModel?: string;
   /** Where each setting came from; SIGHUP only re-applies what the config file decided. */
   readonly sources: Partial<Record<Key, 'flag' | 'env' | 'file'>>;
 }
 
 /** Every key, as flag (`--key`), config-file key and environment variable (TSXEND_KEY). */
-export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates', 'xenstore-wait', 'hotplug-timeout', 'create-timeout'] as const;
+export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates', 'xenstore-wait', 'hotplug-timeout', 'create-timeout', 'device-model'] as const;
 type Key = (typeof SERVE_KEYS)[number];
 type Raw = Partial<Record<Key, string[]>>;
 
@@ -222,6 +224,7 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     ...(tlsCert === undefined ? {} : { tlsCert }),
     ...(tlsKey === undefined ? {} : { tlsKey }),
     ...(logFile === undefined ? {} : { logFile }),
+    ...(one('device-model') === undefined ? {} : { deviceModel: one('device-model') as string }),
     ...(configFile === undefined ? {} : { configFile }),
   };
 }

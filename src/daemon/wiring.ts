@@ -31,6 +31,7 @@ export const environmentFactory: EnvironmentFactory = async ({ options, store, l
     store,
     logger: logger.child({ component: 'lifecycle' }),
     hotplugTimeoutMs: options.hotplugTimeoutMs,
+    ...(options.deviceModel === undefined ? {} : { deviceModel: options.deviceModel }),
     orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs, createTimeoutMs: options.createTimeoutMs },
   });
   // dom0's own nodes (what xen-init-dom0 writes on a host) are ensured by orchestrator.start().

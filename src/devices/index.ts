@@ -9,7 +9,8 @@ export { RealHotplugRunner, FakeHotplugRunner, InflightScripts, DEFAULT_HOTPLUG_
 export { startBackendSimulator, type Simulator } from './sim/backend.js';
 export { startGuestFrontends } from './sim/frontend.js';
 export { SimulatedHotplugRunner } from './sim/hotplug.js';
-export { defaultVfbCommand, type VfbCommand } from './vfb/supervisor.js';
+export { defaultVfbCommand, type VfbCommand, type VfbDaemonArgs } from './vfb/supervisor.js';
+export { DEFAULT_DEVICE_MODEL, deviceModelArgs, qemuXenpvCommand, qmp } from './vfb/qemu.js';
 export { XenbusState, frontendPath, backendPath, bookkeepingPath } from './paths.js';
 export { readDevices } from './readback.js';
 export * from './errors.js';

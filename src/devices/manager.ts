@@ -10,7 +10,7 @@
 // the vfb/vkbd race of Xen changeset 14926 — and any race of that class — cannot happen; and a
 // backend written by anyone else is refused by the writer as a foreign writer.
 
-import type { DeviceClass } from '../config/model.js';
+import type { DeviceClass, VfbConfig } from '../config/model.js';
 import { TsxError, hasTsxCode } from '../errors.js';
 import type { UndoJournal } from '../util/journal.js';
 import type { XenstoreClient } from '../xenstore/types.js';
@@ -178,16 +178,18 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     let reject: (e: Error) => void = () => undefined;
     const died = new Promise<never>((_, r) => (reject = r));
     died.catch(() => undefined);
-    const pw = (vfb.config as { vncpasswd?: string }).vncpasswd;
-    const daemon = startVfbDaemon(options.vfbCommand ?? defaultVfbCommand(), {
-      domid: ctx.domid,
-      backendDomid: vfb.backendDomid,
-      xenstoredPath: options.xenstoredPath,
+    const cmd = options.vfbCommand ?? defaultVfbCommand();
+    const args = { domid: ctx.domid, backendDomid: vfb.backendDomid, name: ctx.name, xenstoredPath: options.xenstoredPath, vfb: vfb.config as VfbConfig };
+    if (cmd.prepare) {
+      await cmd.prepare(ctx.xs, args);
+      journal.push('vfb backend daemon xenstore', () => cmd.cleanup?.(ctx.xs, ctx.domid) ?? Promise.resolve());
+    }
+    const daemon = startVfbDaemon(cmd, {
+      ...args,
       uuid: ctx.uuid,
-      ...(pw ? { vncpasswd: pw } : {}),
       onExit: (code, stderr) => {
         onDaemonExit(ctx, vfb.devid, () => daemon, code, stderr);
-        reject(new TsxError(E_BACKEND_DAEMON_EXITED, `the framebuffer backend of domain ${ctx.domid} exited (${code})`, { details: { class: 'vfb', devid: vfb.devid, exitCode: code, stderrTail: stderr } }));
+        reject(new TsxError(E_BACKEND_DAEMON_EXITED, `the framebuffer backend of domain ${ctx.domid} exited (${code})${stderr ? `: ${stderr.split('\n').at(-1)}` : ''}`, { details: { class: 'vfb', devid: vfb.devid, exitCode: code, stderrTail: stderr } }));
       },
     });
     running.daemons.set(ctx.domid, daemon);
@@ -208,6 +210,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
         );
       if (recorded) journal.push('vfb backend daemon record', () => ctx.xs.rm(rec).catch(() => undefined));
     }
+    if (cmd.configure) await Promise.race([cmd.configure(args), died]);
     return { died };
   }
 
@@ -338,7 +341,10 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
         const rec = (await recordedDaemon(ctx.xs, ctx.domid).catch(() => undefined)) ?? (await findDaemonByEnv(ctx.uuid));
         if (rec && (await isSameProcess(rec.pid, rec.start))) await superviseForeignDaemon(rec.pid, rec.start, { pollMs: 60_000, onExit: () => undefined }).stop();
       }
-      if (views.some((v) => v.class === 'vfb')) await ctx.xs.rm(daemonRecord(ctx.domid)).catch(() => undefined);
+      if (views.some((v) => v.class === 'vfb')) {
+        await ctx.xs.rm(daemonRecord(ctx.domid)).catch(() => undefined);
+        await (options.vfbCommand ?? defaultVfbCommand()).cleanup?.(ctx.xs, ctx.domid).catch(() => undefined);
+      }
       for (const v of views) {
         leftovers.push(...(await removeDeviceNodes(ctx.xs, v).catch((err: unknown) => [`${v.backendPath} (${(err as Error).message})`])));
         ctx.emit({ type: 'device.closed', devClass: v.class, devid: v.devid, outcome: 'ok' });

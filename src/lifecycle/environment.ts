@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import { createDeviceManager, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends, uniformHotplugTimeouts, type HotplugRunner } from '../devices/index.js';
+import { createDeviceManager, qemuXenpvCommand, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends, uniformHotplugTimeouts, type HotplugRunner } from '../devices/index.js';
 import type { DeviceManager } from '../devices/api.js';
 import { RegistryPublisher } from '../hypervisor/simulated-publish.js';
 import { SimulatedHypervisor, type SimulatedHypervisorOptions } from '../hypervisor/simulated.js';
@@ -33,6 +33,8 @@ export interface EnvironmentOptions {
   readonly devices?: DeviceManager;
   /** Every hotplug script's timeout in ms (default DEFAULT_HOTPLUG_TIMEOUTS: 40 s per class). */
   readonly hotplugTimeoutMs?: number;
+  /** Xen's device model, the vfb/vkbd backend on real Xen (default DEFAULT_DEVICE_MODEL). */
+  readonly deviceModel?: string;
   readonly store?: ConfigStore;
   readonly logger?: Logger;
   readonly orchestrator?: Partial<Omit<OrchestratorDeps, 'xs' | 'hypervisor' | 'devices' | 'store' | 'logger'>>;
@@ -64,10 +66,11 @@ async function devicesFor(
   xenstoredPath: string,
   openConnection: () => Promise<XenstoreClient>,
   cleanups: (() => Promise<void>)[],
-  hotplugTimeoutMs: number | undefined,
+  options: Pick<EnvironmentOptions, 'hotplugTimeoutMs' | 'deviceModel'>,
 ): Promise<DeviceManager> {
-  const timeouts = hotplugTimeoutMs === undefined ? {} : { timeouts: uniformHotplugTimeouts(hotplugTimeoutMs) };
-  if (real) return createDeviceManager({ hotplug: new RealHotplugRunner(), xenstoredPath, ...timeouts });
+  const timeouts = options.hotplugTimeoutMs === undefined ? {} : { timeouts: uniformHotplugTimeouts(options.hotplugTimeoutMs) };
+  // Real Xen: the kernel's backends, the real scripts, and Xen's device model for vfb/vkbd.
+  if (real) return createDeviceManager({ hotplug: new RealHotplugRunner(), xenstoredPath, vfbCommand: qemuXenpvCommand(options.deviceModel), ...timeouts });
   const backendXs = await openConnection();
   cleanups.push(() => backendXs.close());
   const backends = await startBackendSimulator(backendXs);
@@ -145,7 +148,7 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     // binding starts on the recording fake. That fake gets the simulated backends and guests, like
     // the simulated hypervisor, so the same flows run on it.
     const realBackends = hypervisor.kind === 'xen' && existsSync('/dev/xen/privcmd');
-    const devices = options.devices ?? (await devicesFor(realBackends, xs, xenstoredPath, openConnection, cleanups, options.hotplugTimeoutMs));
+    const devices = options.devices ?? (await devicesFor(realBackends, xs, xenstoredPath, openConnection, cleanups, options));
     let guests: SimGuests | undefined;
     if (!realBackends && options.guests !== false) {
       // A guest's frontends use a connection of the guest's own where the store allows it (the

@@ -1,22 +1,46 @@
 // Starts and supervises a framebuffer backend daemon for one domain: its exit is noticed and
-// reported, and destroy kills it. The command is configurable; the default is simfb.js.
+// reported, and destroy kills it. The command is configurable: on real Xen, Xen's device model
+// (qemu.ts); in the simulated world, the bundled simfb.js.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { VfbConfig } from '../../config/model.js';
+import type { XenstoreClient } from '../../xenstore/types.js';
 import { processesWithEnv, procStat } from '../procfs.js';
 import { fileURLToPath } from 'node:url';
 
-export interface VfbCommand {
-  /** Program and leading arguments; tsxend appends --domid, --backend-domid, --xenstore. */
-  readonly argv: readonly string[];
-  readonly env?: Readonly<Record<string, string>>;
+/** What a backend daemon is started for. */
+export interface VfbDaemonArgs {
+  readonly domid: number;
+  readonly backendDomid: number;
+  readonly name: string;
+  readonly xenstoredPath: string;
+  readonly vfb: VfbConfig;
 }
+
+export interface VfbCommand {
+  /** Which program serves the framebuffer: Xen's device model, or the simulator (or a test's). */
+  readonly kind?: 'qemu-xenpv' | 'simulated';
+  /** Program and leading arguments. */
+  readonly argv: readonly string[];
+  /** The arguments appended for one domain (default: simfb's --domid, --backend-domid, --xenstore). */
+  readonly args?: (a: VfbDaemonArgs) => string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Xenstore the program expects before it starts (the device model's directory). */
+  readonly prepare?: (xs: XenstoreClient, a: VfbDaemonArgs) => Promise<void>;
+  /** Runs once the program is up: hands it what must not be on its command line (a VNC password). */
+  readonly configure?: (a: VfbDaemonArgs) => Promise<void>;
+  /** Removes what prepare and the program left in xenstore once it has stopped. */
+  readonly cleanup?: (xs: XenstoreClient, domid: number) => Promise<void>;
+}
+
+const simfbArgs = (a: VfbDaemonArgs): string[] => ['--domid', String(a.domid), '--backend-domid', String(a.backendDomid), '--xenstore', a.xenstoredPath];
 
 /** simfb.js next to this module (dist), or the compiled copy when running from sources. */
 export function defaultVfbCommand(): VfbCommand {
   const here = fileURLToPath(new URL('./simfb.js', import.meta.url));
   const script = existsSync(here) ? here : here.replace(/\/src\/devices\/vfb\/simfb\.js$/, '/dist/devices/vfb/simfb.js');
-  return { argv: [process.execPath, script] };
+  return { kind: 'simulated', argv: [process.execPath, script] };
 }
 
 export interface BackendDaemon {
@@ -28,14 +52,17 @@ export interface BackendDaemon {
 
 export function startVfbDaemon(
   cmd: VfbCommand,
-  opts: { domid: number; backendDomid: number; xenstoredPath: string; vncpasswd?: string; uuid?: string; onExit: (code: number | null, stderr: string) => void },
+  opts: VfbDaemonArgs & { uuid?: string; onExit: (code: number | null, stderr: string) => void },
 ): BackendDaemon {
   const [prog, ...lead] = cmd.argv;
-  const child: ChildProcess = spawn(prog!, [...lead, '--domid', String(opts.domid), '--backend-domid', String(opts.backendDomid), '--xenstore', opts.xenstoredPath], {
+  const vncpasswd = opts.vfb.vncpasswd;
+  const child: ChildProcess = spawn(prog!, [...lead, ...(cmd.args ?? simfbArgs)(opts)], {
     env: {
       ...process.env,
       ...cmd.env,
-      ...(opts.vncpasswd ? { TSXEND_VNCPASSWD: opts.vncpasswd } : {}),
+      // The simulator takes the password from its environment (never its command line, which
+      // every user can read); the device model gets it over its control socket (configure).
+      ...(vncpasswd && cmd.configure === undefined ? { TSXEND_VNCPASSWD: vncpasswd } : {}),
       // Marks it as this domain's daemon: found by its environment when its record is not (see findDaemonByEnv).
       ...(opts.uuid ? { TSXEND_UUID: opts.uuid, TSXEND_BACKEND_DAEMON: 'vfb' } : {}),
     },

@@ -11,8 +11,8 @@ mount -t devtmpfs dev /dev 2>/dev/null
 r() { echo "TSXREPORT $*"; }
 arg() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" /proc/cmdline; }
 
-r boot "$(uname -r)" domid "$(cat /sys/hypervisor/uuid 2>/dev/null)"
-r console "$(readlink /proc/self/fd/1 2>/dev/null)"
+r boot "$(uname -r)" uuid "$(cat /sys/hypervisor/uuid 2>/dev/null)"
+r console "$(readlink /proc/1/fd/1 2>/dev/null)"
 while read -r m; do insmod "/lib/modules/$m.ko" 2>/dev/null || r insmod-failed "$m"; done < /modules
 
 # xenbus devices come up asynchronously: wait (bounded) for every frontend to leave Initialising.
@@ -21,7 +21,7 @@ while [ $i -lt 100 ]; do
   pending=0
   for d in /sys/bus/xen/devices/*; do
     [ -e "$d/state" ] || continue
-    case "$(cat "$d/state")" in connected|closed) ;; *) pending=1 ;; esac
+    case "$(cat "$d/state")" in Connected|Closed) ;; *) pending=1 ;; esac
   done
   [ $pending = 0 ] && break
   sleep 0.2; i=$((i + 1))
@@ -51,7 +51,7 @@ if [ -n "$ip" ] && [ -e /sys/class/net/eth0 ]; then
 fi
 
 # vfb and vkbd: a framebuffer device and Xen's virtual keyboard and pointer input devices.
-for f in /sys/class/graphics/fb*; do
+for f in /sys/class/graphics/fb[0-9]*; do
   [ -e "$f" ] || continue
   r vfb "${f##*/}" name "$(cat "$f/name" 2>/dev/null | tr ' ' _)" size "$(cat "$f/virtual_size" 2>/dev/null)"
 done
