@@ -65,6 +65,11 @@ export class Conn {
     this.log.push(`  closed=${this.c.ended}`);
   }
 
+  /** A fact the case computed from replies (e.g. whether two generations are equal). */
+  note(fact: string): void {
+    this.log.push(`${this.name} note ${fact}`);
+  }
+
   async start(): Promise<number> {
     return Number.parseInt(await this.req(T.TRANSACTION_START, '\0'), 10);
   }
@@ -489,6 +494,116 @@ export const CASES: Record<string, Case> = {
       await c.req(T.TRANSACTION_END, args('T'), tx);
       await c.req(T.DIRECTORY, args(`${base}/x`));
     }
+  },
+
+  // The cases below are the differences the randomized differential test (differential.test.ts)
+  // found between the mock and cxenstored 4.17, each kept here as a fixed case.
+
+  'transactions: RM of a node another connection removed after the transaction read it is EIO': async (x, b) => {
+    const c = await x.conn('a');
+    const o = await x.conn('b');
+    await o.req(T.WATCH, args(b, 'o'));
+    await o.drain();
+    await W(c, `${b}/e/n/k`, 'v');
+    const tx = await c.start();
+    await c.req(T.READ, args(`${b}/e/n`), tx);
+    await c.req(T.RM, args(`${b}/e/n`));
+    // The transaction still has its copy of /e/n, but the parent no longer lists it.
+    await c.req(T.RM, args(`${b}/e/n`), tx);
+    await c.req(T.READ, args(`${b}/e/n`), tx);
+    await c.req(T.DIRECTORY, args(`${b}/e`), tx);
+    await c.req(T.TRANSACTION_END, args('T'), tx);
+    await o.drain();
+  },
+
+  'transactions: RM under a stale copy of the parent is EIO; the node is gone inside': async (x, b) => {
+    const c = await x.conn('a');
+    await W(c, `${b}/p/a`);
+    const tx = await c.start();
+    await c.req(T.READ, args(`${b}/p/q/r`), tx);
+    await W(c, `${b}/p/x`, 'outside');
+    await c.req(T.RM, args(`${b}/p/x`), tx);
+    await c.req(T.READ, args(`${b}/p/x`), tx);
+    await c.req(T.DIRECTORY, args(`${b}/p`), tx);
+    await c.req(T.TRANSACTION_END, args('F'), tx);
+    await c.req(T.READ, args(`${b}/p/x`));
+  },
+
+  'transactions: an RM walk stops at a child removed outside (EIO), keeping what it deleted': async (x, b) => {
+    const c = await x.conn('a');
+    for (const p of ['/w/c1/d', '/w/c2', '/w/c3']) await W(c, b + p, p);
+    const tx = await c.start();
+    await c.req(T.READ, args(`${b}/w`), tx);
+    await c.req(T.RM, args(`${b}/w/c2`));
+    await c.req(T.RM, args(`${b}/w`), tx);
+    await c.req(T.DIRECTORY, args(`${b}/w`), tx);
+    await c.req(T.READ, args(`${b}/w/c1`), tx);
+    await c.req(T.READ, args(`${b}/w/c3`), tx);
+    await c.req(T.TRANSACTION_END, args('T'), tx);
+    await c.req(T.DIRECTORY, args(`${b}/w`));
+  },
+
+  'transactions: a stale copy of a parent can list a child twice': async (x, b) => {
+    const c = await x.conn('a');
+    await W(c, `${b}/d/b`);
+    const tx = await c.start();
+    await c.req(T.GET_PERMS, args(`${b}/d/a`), tx);
+    await c.req(T.RM, args(`${b}/d/b`));
+    await W(c, `${b}/d/b/a`, '', tx);
+    await c.req(T.DIRECTORY, args(`${b}/d`), tx);
+    await c.req(T.DIRECTORY_PART, args(`${b}/d`, '2'), tx);
+    await c.req(T.RM, args(`${b}/d/b`), tx);
+    await c.req(T.DIRECTORY, args(`${b}/d`), tx);
+    await c.req(T.RM, args(`${b}/d`), tx);
+    await c.req(T.TRANSACTION_END, args('T'), tx);
+  },
+
+  'transactions: commit events of a written node whose ancestor the transaction removed': async (x, b) => {
+    const c = await x.conn('a');
+    const o = await x.conn('b');
+    await W(c, `${b}/k/b/a/c`);
+    const tx = await c.start();
+    await W(c, `${b}/k/b/a/c`, '', tx);
+    for (const [p, t] of [['/k/b', 'anc'], ['/k/b/a/c', 'self'], ['/k/b/a', 'mid']] as const) {
+      await o.req(T.WATCH, args(b + p, t));
+      await o.drain();
+    }
+    await c.req(T.RM, args(`${b}/k`), tx);
+    await c.req(T.TRANSACTION_END, args('T'), tx);
+    await o.drain();
+  },
+
+  'transactions: commit events of nodes deleted and created again in one transaction': async (x, b) => {
+    const c = await x.conn('a');
+    const o = await x.conn('b');
+    await W(c, `${b}/r/x`);
+    const tx = await c.start();
+    await W(c, `${b}/r/a/a`, '', tx);
+    await c.req(T.RM, args(`${b}/r`), tx);
+    await W(c, `${b}/r/a/a`, '', tx);
+    for (const [p, t] of [['/r/a', 'a'], ['/r', 'r'], ['/r/x', 'x'], ['/r/a/a', 'aa']] as const) {
+      await o.req(T.WATCH, args(b + p, t));
+      await o.drain();
+    }
+    await c.req(T.TRANSACTION_END, args('T'), tx);
+    await o.drain();
+  },
+
+  'transactions: every write inside takes a new generation (DIRECTORY_PART)': async (x, b) => {
+    const c = await x.conn('a');
+    const gen = async (tx = 0): Promise<string> => (await c.req(T.DIRECTORY_PART, args(`${b}/g`, '0'), tx)).split('\0')[0]!;
+    await W(c, `${b}/g/x`);
+    const outside0 = await gen();
+    const tx = await c.start();
+    const read = await gen(tx);
+    await W(c, `${b}/g/y`, '', tx);
+    const written1 = await gen(tx);
+    await W(c, `${b}/g/z`, '', tx);
+    const written2 = await gen(tx);
+    const outside1 = await gen();
+    await c.req(T.TRANSACTION_END, args('T'), tx);
+    const committed = await gen();
+    c.note(`read=outside ${read === outside0}, write changes ${written1 !== read}, again ${written2 !== written1}, outside unchanged ${outside1 === outside0}, commit changes ${committed !== written2 && committed !== outside0}`);
   },
 
   'DIRECTORY of a big node is E2BIG; DIRECTORY_PART chunks it by byte offsets': async (x, b) => {

@@ -23,7 +23,8 @@ interface Entry {
   readonly existed: boolean;
   /** 0: no event; 1: event for watches at or above; 2: exact watches only. */
   fire: 0 | 1 | 2;
-  perms: NodePerms | undefined;
+  /** Permissions at first access (C keeps them for the commit's events), if it existed. */
+  readonly perms: NodePerms | undefined;
 }
 
 export class Transaction implements NodeSpace {
@@ -50,7 +51,7 @@ export class Transaction implements NodeSpace {
       modified: false,
       existed: committed !== undefined,
       fire: 0,
-      perms: undefined,
+      perms: committed?.perms,
     };
     this.entries.set(path, e);
     return e;
@@ -81,17 +82,10 @@ export class Transaction implements NodeSpace {
     e.modified = true;
   }
 
-  fire(path: string, exact: boolean, perms: NodePerms): void {
+  fire(path: string, exact: boolean, _perms: NodePerms): void {
     const e = this.capture(path, false);
-    // A node the transaction created and then deleted again changes nothing outside: C fires
-    // no event for it at commit (observed on 4.17).
-    if (e.node === null && !e.existed) {
-      e.fire = 0;
-      return;
-    }
     // queue_watches(): a non-exact event replaces an exact one, never the other way round.
     if (e.fire === 0 || !exact) e.fire = exact ? 2 : 1;
-    e.perms = perms;
   }
 
   ownedBy(domid: number): number {
@@ -122,7 +116,10 @@ export class Transaction implements NodeSpace {
       }
     }
     for (const [path, e] of this.entries) {
-      if (e.fire !== 0) fire(path, e.fire === 2, e.perms);
+      // C fires with the permissions seen at first access; a node that did not exist then is
+      // looked up in the committed store instead, so one the transaction created and deleted
+      // again fires nothing, while one it deleted and created again does (observed on 4.17).
+      if (e.fire !== 0 && (e.existed || e.node)) fire(path, e.fire === 2, e.perms ?? e.node!.perms);
     }
     return true;
   }

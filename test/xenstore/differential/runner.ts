@@ -3,17 +3,19 @@
 // fast-check then shrinks the sequence to a short one and prints it with its seed and path.
 
 import fc from 'fast-check';
-import { Model } from './model.js';
+import { Model, type Request } from './model.js';
 import { opArb, opText, type Op } from './ops.js';
 import { Session, type Step } from './session.js';
 
 export interface Daemon {
   readonly name: string;
   readonly socketPath: string;
+  /** Round trips that drain a connection's events (Session.open). */
+  readonly syncRounds?: number;
 }
 
 /** Throws (an assertion) when the daemons' steps for `op` disagree in a way that matters. */
-export type Compare = (op: Op, steps: readonly Step[], model: Model) => void;
+export type Compare = (op: Op, steps: readonly Step[], run: { readonly model: Model; readonly req: Request }) => void;
 
 export interface Tally {
   ops: number;
@@ -34,7 +36,7 @@ class Lockstep {
     const sync = this.model.syncSet(op.conn);
     const steps = await Promise.all(this.sessions.map((s) => s.run(req, sync)));
     this.tally.ops++;
-    this.compare(op, steps, this.model);
+    this.compare(op, steps, { model: this.model, req });
   }
 }
 
@@ -58,7 +60,7 @@ export function differentialProperty(daemons: readonly Daemon[], compare: Compar
   const cmds = fc.commands([opArb.map((op) => new XsCommand(op))], { maxCommands, size: 'max' });
   return fc.asyncProperty(cmds, async (seq) => {
     const model = new Model(`xd${process.pid}-${runNo++}`);
-    const sessions = await Promise.all(daemons.map((d) => Session.open(d.name, d.socketPath, model.base)));
+    const sessions = await Promise.all(daemons.map((d) => Session.open(d.name, d.socketPath, model.base, d.syncRounds)));
     tally.runs++;
     try {
       await fc.asyncModelRun(() => ({ model, real: new Lockstep(model, sessions, compare, tally) }), seq);

@@ -12,6 +12,8 @@ export interface Step {
   readonly reply: string;
   /** Per drained connection: the events that came after the reply, up to a round trip. */
   readonly after: readonly (readonly [conn: number, events: readonly string[]])[];
+  /** The reply as received (for comparisons that tolerate documented differences). */
+  readonly raw: { readonly type: number; readonly txId: number; readonly payload: string };
 }
 
 const text = (m: RawMessage): string => JSON.stringify(m.payload.toString('latin1'));
@@ -32,12 +34,19 @@ export class Session {
   private constructor(
     readonly name: string,
     private readonly clients: RawClient[],
+    private readonly syncRounds: number,
   ) {}
 
-  static async open(name: string, socketPath: string, base: string): Promise<Session> {
+  /**
+   * `syncRounds`: round trips per drained connection. One is enough for cxenstored and the
+   * mock (they queue a change's events before anything processed later); oxenstored moves
+   * queued events to a connection's output only in a later turn of its main loop, so an
+   * event can trail the next reply on that connection.
+   */
+  static async open(name: string, socketPath: string, base: string, syncRounds = 1): Promise<Session> {
     const clients: RawClient[] = [];
     for (let i = 0; i < CONNS; i++) clients.push(await connectRetrying(socketPath));
-    const s = new Session(name, clients);
+    const s = new Session(name, clients, syncRounds);
     // The base exists before the run, so RM of the base itself answers like any other node.
     const r = await clients[0]!.request(T.MKDIR, args(base), { reqId: 0 });
     if (r.reply.type !== T.MKDIR) throw new Error(`${name}: MKDIR ${base} failed: ${text(r.reply)}`);
@@ -70,14 +79,21 @@ export class Session {
     const r = await c.request(req.type, req.payload, { txId: this.txId(req.tx), reqId: this.reqId++ });
     if (req.opensSlot) this.ids[req.conn]!.push(r.reply.type === T.TRANSACTION_START ? Number.parseInt(r.reply.payload.toString('latin1'), 10) : Number.NaN);
     const after: [number, string[]][] = [];
+    const syncId = this.reqId;
     for (const j of sync) {
-      // A round trip: everything the daemon queued for this connection before it is in.
-      const s = await this.clients[j]!.request(T.GET_DOMAIN_PATH, args('0'), { reqId: this.reqId++ });
-      const events = s.events.map(eventText);
-      if (s.reply.type !== T.GET_DOMAIN_PATH) events.push(`SYNC FAILED ${this.replyText(s.reply)}`);
+      const events: string[] = [];
+      for (let round = 0; round < this.syncRounds; round++) {
+        // A round trip: everything the daemon queued for this connection before it is in.
+        // Its req_id does not depend on the rounds, so replies compare across daemons.
+        const s = await this.clients[j]!.request(T.GET_DOMAIN_PATH, args('0'), { reqId: syncId + j });
+        events.push(...s.events.map(eventText));
+        if (s.reply.type !== T.GET_DOMAIN_PATH) events.push(`SYNC FAILED ${this.replyText(s.reply)}`);
+      }
       after.push([j, events]);
     }
-    return { before: r.events.map(eventText), reply: this.replyText(r.reply), after };
+    this.reqId += CONNS;
+    const raw = { type: r.reply.type, txId: r.reply.txId, payload: r.reply.payload.toString('latin1') };
+    return { before: r.events.map(eventText), reply: this.replyText(r.reply), after, raw };
   }
 
   /** Removes the run's base and closes every connection (their transactions and watches go). */
