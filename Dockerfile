@@ -27,6 +27,7 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+COPY web ./web
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 ENV NODE_ENV=production \
     TSXEND_STATE_DIR=/var/lib/tsxend \

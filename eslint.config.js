@@ -45,4 +45,11 @@ export default tseslint.config(
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', Buffer: 'readonly', performance: 'readonly' },
     },
   },
+  {
+    // The web console runs in a browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'location', 'sessionStorage', 'fetch', 'WebSocket', 'URLSearchParams', 'TextEncoder', 'btoa', 'setTimeout', 'clearTimeout', 'console'].map((g) => [g, 'readonly'])),
+    },
+  },
 );

@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import type { Orchestrator } from '../lifecycle/api.js';
 import type { ConsoleSource } from '../lifecycle/console.js';
 import { registerConsoleRoute } from './console-route.js';
-import type { TokenAuth } from './auth.js';
+import { WS_PROTOCOL, presentedAuthorization, type TokenAuth } from './auth.js';
+import { isPublicWebPath, registerWebConsole } from './web.js';
 import type { ConfigInput } from './config-input.js';
 import { E_BAD_REF, E_BAD_REQUEST, E_ROUTE_NOT_FOUND, E_UNAVAILABLE } from './errors.js';
 import { MAX_REF_LENGTH } from './refs.js';
@@ -58,7 +59,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (err, request, reply) => {
       let typed: unknown;
       try {
-        options.auth?.check(request.headers.authorization);
+        options.auth?.check(presentedAuthorization(request.headers));
         typed = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new TsxError(E_BAD_REF, `a reference in the path is longer than ${MAX_REF_LENGTH} characters`) : new TsxError(E_BAD_REQUEST, err.message);
       } catch (authErr) {
         typed = authErr;
@@ -92,11 +93,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // A browser offers 'tsxend' next to the subprotocol holding its token: answer 'tsxend' only.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024, handleProtocols: (offered: Set<string>) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false) } });
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
-    options.auth?.check(request.headers.authorization);
+    // The web console's page shell carries no data: a browser must load it to sign in.
+    if (!(request.method === 'GET' && isPublicWebPath(request.url))) options.auth?.check(presentedAuthorization(request.headers));
     if (options.isStopping?.()) throw new TsxError(E_UNAVAILABLE, 'tsxend is stopping; retry once it is back');
   });
   // Every line logged for a request about a domain or device names it (pino child bindings).
@@ -129,6 +132,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerHostRoutes(app, options.orchestrator, options.metrics, options.version);
   registerEventStream(app, options.orchestrator, options.metrics, { maxBufferedBytes: options.maxEventBufferBytes ?? 1024 * 1024 });
   registerConsoleRoute(app, options.orchestrator, options.consoles);
+  registerWebConsole(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -43,3 +43,23 @@ export class TokenAuth {
     if (!this.accepts(authorization)) throw new TsxError(E_UNAUTHORIZED, 'a valid API token is required (Authorization: Bearer <token>)');
   }
 }
+
+/** The websocket subprotocol prefix a browser carries its token in (it cannot set headers there). */
+export const WS_TOKEN_PROTOCOL = 'base64url.bearer.tsxend.';
+/** The subprotocol the daemon answers with: never the one holding the token. */
+export const WS_PROTOCOL = 'tsxend';
+
+/**
+ * The credentials a request presents: its Authorization header, or for a websocket upgrade from
+ * a browser the token in a `base64url.bearer.tsxend.<token>` subprotocol (as Kubernetes does), so
+ * a token never has to travel in a URL.
+ */
+export function presentedAuthorization(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const header = headers['authorization'];
+  if (typeof header === 'string') return header;
+  const protocols = headers['sec-websocket-protocol'];
+  if (typeof protocols !== 'string' || headers['upgrade']?.toString().toLowerCase() !== 'websocket') return undefined;
+  const carried = protocols.split(',').map((p) => p.trim()).find((p) => p.startsWith(WS_TOKEN_PROTOCOL));
+  if (carried === undefined) return undefined;
+  return `Bearer ${Buffer.from(carried.slice(WS_TOKEN_PROTOCOL.length), 'base64url').toString('utf8')}`;
+}
