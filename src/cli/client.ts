@@ -31,6 +31,9 @@ export interface ApiErrorBody {
 }
 
 export class ApiError extends Error {
+  /** The config text the request carried, so problems can be shown with their lines. */
+  source?: string;
+
   constructor(
     readonly status: number,
     readonly body: ApiErrorBody,

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, ApiError, UnreachableError } from './client.js';
 import { EXIT, type CliCommand, type CliCompletion, type CliIo } from './command.js';
 import { E_DAEMON_UNREACHABLE } from '../daemon/errors.js';
+import { formatProblemWithSource } from '../config/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -43,6 +44,16 @@ export function readInputFile(command: string, file: string): string {
   }
 }
 
+/** Runs a request that carries a config text: its problems are then printed with their lines. */
+export async function withConfigSource<T>(source: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (err) {
+    if (err instanceof ApiError) err.source = source;
+    throw err;
+  }
+}
+
 /** Maps an HTTP status to the CLI's exit codes. */
 export function exitForStatus(status: number): number {
   if (status === 404) return EXIT.notFound;
@@ -58,10 +69,12 @@ export function printError(io: CliIo, err: unknown, json: boolean): number {
   }
   if (err instanceof ApiError) {
     if (json) io.stdout(JSON.stringify(err.body) + '\n');
-    const lines = [`tsxend: ${err.body.code}: ${err.body.message}`];
-    for (const p of err.body.problems ?? []) {
-      const where = [p.file, p.line, p.col].filter((x) => x !== undefined).join(':');
-      lines.push(`  ${where}${where ? ': ' : ''}${p.message ?? JSON.stringify(p)}`);
+    const problems = err.body.problems ?? [];
+    // Config problems are listed each with its line and a caret, as `config check` does.
+    const lines = [problems.length > 0 ? `tsxend: ${err.body.code}: ${problems.length} problem${problems.length === 1 ? '' : 's'}` : `tsxend: ${err.body.code}: ${err.body.message}`];
+    for (const p of problems) {
+      const shown = formatProblemWithSource({ ...p, message: p.message ?? JSON.stringify(p) }, err.source);
+      lines.push(...shown.split('\n').map((l) => `  ${l}`));
     }
     for (const c of err.body.cause ?? []) lines.push(`  caused by: ${c.code ? `${c.code}: ` : ''}${c.message}`);
     io.stderr(lines.join('\n') + '\n');

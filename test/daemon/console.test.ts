@@ -86,6 +86,26 @@ describe('tsxend console', () => {
     expect((await cli(d.socket, 'list', 'web1')).stdout).toMatch(/web1\s+\d+\s+128\s+1\s+running/);
   });
 
+  it('create -c attaches once the domain runs', async () => {
+    const input = new PassThrough();
+    let screen = '';
+    let out = '';
+    const io: CliIo = { stdout: (t) => void (out += t), stderr: () => undefined, env: {}, terminal: { input, write: (b) => void (screen += Buffer.from(b).toString()) } };
+    const created = main(['--connect', `unix:${d.socket}`, 'create', '-c', cfg('withc1')], io);
+    await waitUntil('the prompt', () => screen.endsWith('root@withc1:~# '));
+    expect(out).toMatch(/withc1 \(domid \d+, uuid [0-9a-f-]+\): running/);
+    input.write(Buffer.from('hostname\r\x1d'));
+    expect(await created).toBe(EXIT.ok);
+  });
+
+  it('create prints every problem of a bad config with its line and a caret', async () => {
+    const bad = join(dir, 'bad1.cfg');
+    writeFileSync(bad, 'name = "bad1"\nmemory = -256\nvcpus = "two"\nkernel = "/boot/vmlinuz"\n');
+    const r = await cli(d.socket, 'create', bad);
+    expect(r.code).toBe(EXIT.failure);
+    expect(r.stderr).toContain('tsxend: TSX_ERR_CONFIG_SYNTAX: 2 problems\n  bad1.cfg:2:10: unexpected character "-" (numbers in xl.cfg cannot be negative)\n   2 | memory = -256\n     |          ^\n  bad1.cfg:3:9: vcpus: expected a number');
+  });
+
   it('says why when the console cannot be attached (exit 4 for no such domain)', async () => {
     let err = '';
     const io: CliIo = { stdout: () => undefined, stderr: (t) => void (err += t), env: {}, terminal: { input: new PassThrough(), write: () => undefined } };

@@ -6,7 +6,7 @@ import { basename, extname } from 'node:path';
 import type { DomainView, TaskView, TsxEvent } from '../../lifecycle/api.js';
 import { ApiError } from '../client.js';
 import { EXIT } from '../command.js';
-import { clientCommand, readInputFile, enc, output } from '../daemon-cli.js';
+import { clientCommand, readInputFile, enc, output, withConfigSource } from '../daemon-cli.js';
 import { domainSummary, eventLine } from '../format.js';
 import { attachConsole } from '../console-attach.js';
 
@@ -58,7 +58,7 @@ export const command = clientCommand({
         .catch(() => undefined);
     }
     try {
-      const res = await api.request<{ task: TaskView; uuid?: string }>('POST', `/v1/domains?${qs.toString()}`, { data: text, contentType }, { 'x-tsxend-filename': basename(file) });
+      const res = await withConfigSource(text, () => api.request<{ task: TaskView; uuid?: string }>('POST', `/v1/domains?${qs.toString()}`, { data: text, contentType }, { 'x-tsxend-filename': basename(file) }));
       let task = res.body.task;
       taskId = task.id;
       uuid = res.body.uuid ?? task.domainUuid;

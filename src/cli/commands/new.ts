@@ -2,7 +2,7 @@
 
 import { basename, extname } from 'node:path';
 import type { DomainView } from '../../lifecycle/api.js';
-import { UsageError, clientCommand, readInputFile, output } from '../daemon-cli.js';
+import { UsageError, clientCommand, readInputFile, output, withConfigSource } from '../daemon-cli.js';
 
 const CONTENT_TYPES: Record<string, string> = { '.sxp': 'application/x-sxp', '.json': 'application/json' };
 
@@ -21,7 +21,8 @@ export const command = clientCommand({
       qs.set('autostartOrder', values['autostart-order']);
     }
     const contentType = CONTENT_TYPES[extname(file)] ?? 'text/plain';
-    const d = (await client().request<DomainView>('POST', `/v1/managed-domains${qs.size > 0 ? `?${qs.toString()}` : ''}`, { data: text, contentType }, { 'x-tsxend-filename': basename(file) })).body;
+    const api = client();
+    const d = (await withConfigSource(text, () => api.request<DomainView>('POST', `/v1/managed-domains${qs.size > 0 ? `?${qs.toString()}` : ''}`, { data: text, contentType }, { 'x-tsxend-filename': basename(file) }))).body;
     output(io, json, d, () => `defined ${d.name} (uuid ${d.uuid})${d.autostart ? ', autostart' : ''}\n`);
     return 0;
   },
