@@ -12,10 +12,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
 import { describeReal, type RealXenstored, startXenstored } from '../fixtures/xenstored.js';
 import { opText } from './differential/ops.js';
-import { budgetFromEnv, runBudget } from './differential/runner.js';
+import { budgetFromEnv, runBudget, seedsText } from './differential/runner.js';
 import { stepLines } from './differential/session.js';
 
-const CI_OPS = 10_000;
+const CI_OPS = 30_000;
 
 describeReal('cxenstored', 'differential: the mock and cxenstored answer random sequences alike', () => {
   let real: RealXenstored;
@@ -42,7 +42,7 @@ describeReal('cxenstored', 'differential: the mock and cxenstored answer random 
     const result = await runBudget('xs-diff cxenstored', daemons, (op, [c, m]) => {
       expect(stepLines(m!), opText(op)).toEqual(stepLines(c!));
     }, budget);
-    console.log(`xs-diff cxenstored: ${result.ops} ops in ${result.runs} runs, seeds ${result.seeds.join(', ')}, ${(result.ms / 1000).toFixed(1)} s`);
+    console.log(`xs-diff cxenstored: ${result.ops} ops in ${result.runs} runs, seeds ${seedsText(result.seeds)}, ${(result.ms / 1000).toFixed(1)} s`);
     expect(result.ops).toBeGreaterThanOrEqual(budget.ops);
   }, 900_000);
 });

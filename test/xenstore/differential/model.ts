@@ -15,6 +15,8 @@ export interface Request {
   readonly tx: TxSel;
   /** A START that opens a new slot: each daemon records the id it answers. */
   readonly opensSlot: boolean;
+  /** Not a request: replace the connection by a new one first, then drain as usual. */
+  readonly reconnect?: boolean;
 }
 
 const HOME = '/local/domain/0';
@@ -107,13 +109,15 @@ export class Model {
         return req(T.TRANSACTION_END, args(op.commit ? 'T' : 'F'), this.tx(op.conn, op.tx));
       case 'reset':
         return req(T.RESET_WATCHES, args(''));
+      case 'reconnect':
+        return { ...req(T.GET_DOMAIN_PATH, args('0')), reconnect: true };
     }
   }
 
   private advance(op: Op, tx: TxSel): void {
     if (op.kind === 'start' && tx.kind === 'zero') this.slots[op.conn]!.push({ live: true });
     if (op.kind === 'end' && tx.kind === 'slot' && tx.owner === op.conn) this.slots[op.conn]![tx.index]!.live = false;
-    if (op.kind === 'reset') for (const s of this.slots[op.conn]!) s.live = false;
+    if (op.kind === 'reset' || op.kind === 'reconnect') for (const s of this.slots[op.conn]!) s.live = false;
     if (op.kind === 'watch') this.watched.add(op.conn);
   }
 

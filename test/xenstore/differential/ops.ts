@@ -31,7 +31,9 @@ export type Op =
   | { readonly kind: 'watch' | 'unwatch'; readonly conn: number; readonly path: PathSpec; readonly token: string }
   | { readonly kind: 'start'; readonly conn: number; readonly tx: TxRef }
   | { readonly kind: 'end'; readonly conn: number; readonly tx: TxRef; readonly commit: boolean }
-  | { readonly kind: 'reset'; readonly conn: number };
+  | { readonly kind: 'reset'; readonly conn: number }
+  /** Closes the connection (its transactions and watches go) and opens a new one in its place. */
+  | { readonly kind: 'reconnect'; readonly conn: number };
 
 /** A transaction id no daemon hands out in a run (ids count up from 1 per connection). */
 export const BOGUS_TX = 0x2a2a;
@@ -83,6 +85,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 7, arbitrary: fc.record({ kind: fc.constant('start' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('live' as const, 'bogus' as const) }) }) },
   { weight: 7, arbitrary: fc.record({ kind: fc.constant('end' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('live' as const) }, { weight: 1, arbitrary: nodeTx }), commit: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), conn }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconnect' as const), conn }) },
 );
 
 function pathText(p: PathSpec): string {
@@ -116,6 +119,7 @@ export function opText(op: Op): string {
     case 'end':
       return `${head} ${op.commit ? 'T' : 'F'} tx=${op.tx}`;
     case 'reset':
+    case 'reconnect':
       return head;
     default:
       return `${head} ${pathText(op.path)} tx=${op.tx}`;

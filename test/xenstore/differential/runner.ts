@@ -103,3 +103,9 @@ export async function runBudget(label: string, daemons: readonly Daemon[], compa
   }
   return { ...tally, seeds, ms: Date.now() - t0 };
 }
+
+/** "A, A+1 … B (n seeds)" for the summary line. */
+export function seedsText(seeds: readonly number[]): string {
+  if (seeds.length <= 3) return seeds.join(', ');
+  return `${seeds[0]}, ${seeds[1]} … ${seeds[seeds.length - 1]} (${seeds.length} seeds)`;
+}

@@ -33,6 +33,7 @@ export class Session {
 
   private constructor(
     readonly name: string,
+    private readonly socketPath: string,
     private readonly clients: RawClient[],
     private readonly syncRounds: number,
   ) {}
@@ -46,7 +47,7 @@ export class Session {
   static async open(name: string, socketPath: string, base: string, syncRounds = 1): Promise<Session> {
     const clients: RawClient[] = [];
     for (let i = 0; i < CONNS; i++) clients.push(await connectRetrying(socketPath));
-    const s = new Session(name, clients, syncRounds);
+    const s = new Session(name, socketPath, clients, syncRounds);
     // The base exists before the run, so RM of the base itself answers like any other node.
     const r = await clients[0]!.request(T.MKDIR, args(base), { reqId: 0 });
     if (r.reply.type !== T.MKDIR) throw new Error(`${name}: MKDIR ${base} failed: ${text(r.reply)}`);
@@ -75,6 +76,11 @@ export class Session {
   }
 
   async run(req: Request, sync: readonly number[]): Promise<Step> {
+    if (req.reconnect) {
+      // A new connection numbers its transactions from 1 again; old slots keep their ids.
+      this.clients[req.conn]!.close();
+      this.clients[req.conn] = await connectRetrying(this.socketPath);
+    }
     const c = this.clients[req.conn]!;
     const r = await c.request(req.type, req.payload, { txId: this.txId(req.tx), reqId: this.reqId++ });
     if (req.opensSlot) this.ids[req.conn]!.push(r.reply.type === T.TRANSACTION_START ? Number.parseInt(r.reply.payload.toString('latin1'), 10) : Number.NaN);
