@@ -98,9 +98,9 @@ export class Model {
       case 'setperms':
         return req(T.SET_PERMS, args(this.path(op.path), ...op.perms), this.tx(op.conn, op.tx));
       case 'watch':
-        return req(T.WATCH, args(this.path(op.path), op.token));
+        return req(T.WATCH, args(this.path(op.path), op.token), this.tx(op.conn, op.tx));
       case 'unwatch':
-        return req(T.UNWATCH, args(this.path(op.path), op.token));
+        return req(T.UNWATCH, args(this.path(op.path), op.token), this.tx(op.conn, op.tx));
       case 'start': {
         const tx = this.tx(op.conn, op.tx);
         return req(T.TRANSACTION_START, args(''), tx, tx.kind === 'zero');

@@ -28,7 +28,8 @@ export type Op =
   | { readonly kind: 'write'; readonly conn: number; readonly tx: TxRef; readonly path: PathSpec; readonly value: string }
   | { readonly kind: 'dirpart'; readonly conn: number; readonly tx: TxRef; readonly path: PathSpec; readonly offset: number }
   | { readonly kind: 'setperms'; readonly conn: number; readonly tx: TxRef; readonly path: PathSpec; readonly perms: readonly string[] }
-  | { readonly kind: 'watch' | 'unwatch'; readonly conn: number; readonly path: PathSpec; readonly token: string }
+  /** `tx`: WATCH and UNWATCH ignore the header's transaction, but the reply copies it. */
+  | { readonly kind: 'watch' | 'unwatch'; readonly conn: number; readonly tx: TxRef; readonly path: PathSpec; readonly token: string }
   | { readonly kind: 'start'; readonly conn: number; readonly tx: TxRef }
   | { readonly kind: 'end'; readonly conn: number; readonly tx: TxRef; readonly commit: boolean }
   | { readonly kind: 'reset'; readonly conn: number }
@@ -63,6 +64,8 @@ const nodeTx: fc.Arbitrary<TxRef> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('ended' as const, 'other' as const, 'bogus' as const) },
 );
 
+const watchTx: fc.Arbitrary<TxRef> = fc.oneof({ weight: 8, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('live' as const, 'bogus' as const) });
+
 const conn = fc.nat({ max: CONNS - 1 });
 const value = fc.constantFrom('', 'v', 'w', 'x\0y');
 const token = fc.constantFrom('t1', 't2');
@@ -77,11 +80,11 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: node('mkdir') },
   { weight: 10, arbitrary: node('rm') },
   { weight: 6, arbitrary: node('directory') },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('dirpart' as const), conn, tx: nodeTx, path: nodePath, offset: fc.constantFrom(0, 2) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('dirpart' as const), conn, tx: nodeTx, path: nodePath, offset: fc.constantFrom(0, 1, 2, 3, 4, 6) }) },
   { weight: 3, arbitrary: node('getperms') },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('setperms' as const), conn, tx: nodeTx, path: nodePath, perms }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('watch' as const), conn, path: watchPath, token }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('unwatch' as const), conn, path: watchPath, token }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('watch' as const), conn, tx: watchTx, path: watchPath, token }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('unwatch' as const), conn, tx: watchTx, path: watchPath, token }) },
   { weight: 7, arbitrary: fc.record({ kind: fc.constant('start' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('live' as const, 'bogus' as const) }) }) },
   { weight: 7, arbitrary: fc.record({ kind: fc.constant('end' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('live' as const) }, { weight: 1, arbitrary: nodeTx }), commit: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), conn }) },
@@ -113,7 +116,7 @@ export function opText(op: Op): string {
       return `${head} ${pathText(op.path)} ${op.perms.join(',')} tx=${op.tx}`;
     case 'watch':
     case 'unwatch':
-      return `${head} ${pathText(op.path)} ${op.token}`;
+      return `${head} ${pathText(op.path)} ${op.token} tx=${op.tx}`;
     case 'start':
       return `${head} tx=${op.tx}`;
     case 'end':

@@ -16,6 +16,7 @@ export const OX_DIFFERENCES = {
   'directory-part': 'DIRECTORY_PART is not implemented (ENOSYS)',
   'unknown-tx': 'a transaction id the connection does not have answers EIO, not ENOENT',
   'tx-id-skips': 'transaction ids skip those oxenstored took itself to replay a conflicting commit',
+  'watch-reply-tx': 'the reply to WATCH and UNWATCH carries transaction id 0, not the request\'s',
   'reply-before-events': 'a request\'s own events come after its reply, not before',
   'rm-events': 'RM fires every watch at, above or under the removed node, root first; cxenstored only exact watches on existing descendants, deepest first',
   'duplicate-events': 'an event identical to one still queued is sent again (cxenstored drops it)',
@@ -54,7 +55,8 @@ export function compareOx(op: Op, c: Step, o: Step, run: { model: Model; req: Re
   if (c.raw.type !== o.raw.type || c.raw.payload !== o.raw.payload || c.raw.txId !== o.raw.txId) {
     const cErr = c.raw.type === T.ERROR ? c.raw.payload : undefined;
     const oErr = o.raw.type === T.ERROR ? o.raw.payload : undefined;
-    if (op.kind === 'directory' && c.raw.type === o.raw.type && sortedNames(c.raw.payload) === sortedNames(o.raw.payload)) found.push('directory-order');
+    if ((op.kind === 'watch' || op.kind === 'unwatch') && c.raw.type === o.raw.type && c.raw.payload === o.raw.payload && o.raw.txId === 0) found.push('watch-reply-tx');
+    else if (op.kind === 'directory' && c.raw.type === o.raw.type && sortedNames(c.raw.payload) === sortedNames(o.raw.payload)) found.push('directory-order');
     else if (op.kind === 'dirpart' && oErr === 'ENOSYS\0') found.push('directory-part');
     else if (op.kind === 'start' && c.raw.type === T.TRANSACTION_START && o.raw.type === T.TRANSACTION_START && Number(o.raw.payload.slice(0, -1)) > Number(c.raw.payload.slice(0, -1))) found.push('tx-id-skips');
     else if (cErr === 'ENOENT\0' && oErr === 'EIO\0' && run.req.tx.kind !== 'zero') found.push('unknown-tx');
