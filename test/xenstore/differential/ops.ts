@@ -39,24 +39,31 @@ export type Op =
 /** A transaction id no daemon hands out in a run (ids count up from 1 per connection). */
 export const BOGUS_TX = 0x2a2a;
 
-const seg = fc.constantFrom('a', 'b', 'c');
-const segs = fc.oneof(
-  { weight: 1, arbitrary: fc.constant([] as string[]) },
-  { weight: 4, arbitrary: fc.array(seg, { minLength: 1, maxLength: 1 }) },
-  { weight: 4, arbitrary: fc.array(seg, { minLength: 2, maxLength: 2 }) },
-  { weight: 2, arbitrary: fc.array(seg, { minLength: 3, maxLength: 3 }) },
-);
+/**
+ * The tree the paths span: `wide` (three names, depth ≤ 3: many siblings) or `deep` (two names,
+ * depth ≤ 5: long chains, so removals and creations meet more ancestors). Seeds alternate.
+ */
+export type TreeShape = 'wide' | 'deep';
 
-const nodePath: fc.Arbitrary<PathSpec> = fc.oneof(
-  { weight: 40, arbitrary: segs.map((s): PathSpec => ({ form: 'abs', segs: s })) },
-  { weight: 4, arbitrary: segs.map((s): PathSpec => ({ form: 'rel', segs: s })) },
-  { weight: 1, arbitrary: fc.record({ form: fc.constant('bad' as const), segs, how: fc.constantFrom('trailing' as const, 'double' as const, 'char' as const) }) },
-);
+function segsArb(shape: TreeShape): fc.Arbitrary<string[]> {
+  const seg = shape === 'wide' ? fc.constantFrom('a', 'b', 'c') : fc.constantFrom('a', 'b');
+  const depths = shape === 'wide' ? [1, 4, 4, 2] : [1, 3, 3, 3, 2, 2];
+  return fc.oneof(...depths.map((weight, d) => ({ weight, arbitrary: fc.array(seg, { minLength: d, maxLength: d }) })));
+}
 
-const watchPath: fc.Arbitrary<PathSpec> = fc.oneof(
-  { weight: 12, arbitrary: nodePath },
-  { weight: 2, arbitrary: fc.constantFrom('/', '/local/domain/0', '@releaseDomain', '@introduceDomain', '@other').map((p): PathSpec => ({ form: 'fixed', path: p })) },
-);
+function pathArbs(shape: TreeShape): { nodePath: fc.Arbitrary<PathSpec>; watchPath: fc.Arbitrary<PathSpec> } {
+  const segs = segsArb(shape);
+  const nodePath: fc.Arbitrary<PathSpec> = fc.oneof(
+    { weight: 40, arbitrary: segs.map((s): PathSpec => ({ form: 'abs', segs: s })) },
+    { weight: 4, arbitrary: segs.map((s): PathSpec => ({ form: 'rel', segs: s })) },
+    { weight: 1, arbitrary: fc.record({ form: fc.constant('bad' as const), segs, how: fc.constantFrom('trailing' as const, 'double' as const, 'char' as const) }) },
+  );
+  const watchPath: fc.Arbitrary<PathSpec> = fc.oneof(
+    { weight: 12, arbitrary: nodePath },
+    { weight: 2, arbitrary: fc.constantFrom('/', '/local/domain/0', '@releaseDomain', '@introduceDomain', '@other').map((p): PathSpec => ({ form: 'fixed', path: p })) },
+  );
+  return { nodePath, watchPath };
+}
 
 const nodeTx: fc.Arbitrary<TxRef> = fc.oneof(
   { weight: 10, arbitrary: fc.constant('none' as const) },
@@ -72,24 +79,26 @@ const token = fc.constantFrom('t1', 't2');
 /** Owners: dom0, or domains that do not exist (C: ENOENT for the owner, ignored entries later). */
 const perms = fc.constantFrom(['n0'], ['r0'], ['b0', 'r5'], ['n0', 'w3', 'r0'], ['n7'], ['w0', 'n7']);
 
-const node = <K extends NodeKind>(kind: K) => fc.record({ kind: fc.constant(kind), conn, tx: nodeTx, path: nodePath });
-
-export const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 16, arbitrary: fc.record({ kind: fc.constant('write' as const), conn, tx: nodeTx, path: nodePath, value }) },
-  { weight: 10, arbitrary: node('read') },
-  { weight: 5, arbitrary: node('mkdir') },
-  { weight: 10, arbitrary: node('rm') },
-  { weight: 6, arbitrary: node('directory') },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('dirpart' as const), conn, tx: nodeTx, path: nodePath, offset: fc.constantFrom(0, 1, 2, 3, 4, 6) }) },
-  { weight: 3, arbitrary: node('getperms') },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('setperms' as const), conn, tx: nodeTx, path: nodePath, perms }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('watch' as const), conn, tx: watchTx, path: watchPath, token }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('unwatch' as const), conn, tx: watchTx, path: watchPath, token }) },
-  { weight: 7, arbitrary: fc.record({ kind: fc.constant('start' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('live' as const, 'bogus' as const) }) }) },
-  { weight: 7, arbitrary: fc.record({ kind: fc.constant('end' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('live' as const) }, { weight: 1, arbitrary: nodeTx }), commit: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), conn }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconnect' as const), conn }) },
-);
+export function opArbitrary(shape: TreeShape): fc.Arbitrary<Op> {
+  const { nodePath, watchPath } = pathArbs(shape);
+  const node = <K extends NodeKind>(kind: K) => fc.record({ kind: fc.constant(kind), conn, tx: nodeTx, path: nodePath });
+  return fc.oneof(
+    { weight: 16, arbitrary: fc.record({ kind: fc.constant('write' as const), conn, tx: nodeTx, path: nodePath, value }) },
+    { weight: 10, arbitrary: node('read') },
+    { weight: 5, arbitrary: node('mkdir') },
+    { weight: 10, arbitrary: node('rm') },
+    { weight: 6, arbitrary: node('directory') },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('dirpart' as const), conn, tx: nodeTx, path: nodePath, offset: fc.constantFrom(0, 1, 2, 3, 4, 6) }) },
+    { weight: 3, arbitrary: node('getperms') },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('setperms' as const), conn, tx: nodeTx, path: nodePath, perms }) },
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('watch' as const), conn, tx: watchTx, path: watchPath, token }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('unwatch' as const), conn, tx: watchTx, path: watchPath, token }) },
+    { weight: 7, arbitrary: fc.record({ kind: fc.constant('start' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('live' as const, 'bogus' as const) }) }) },
+    { weight: 7, arbitrary: fc.record({ kind: fc.constant('end' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('live' as const) }, { weight: 1, arbitrary: nodeTx }), commit: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), conn }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconnect' as const), conn }) },
+  );
+}
 
 function pathText(p: PathSpec): string {
   switch (p.form) {

@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { Model, type Request } from './model.js';
-import { opArb, opText, type Op } from './ops.js';
+import { opArbitrary, opText, type Op, type TreeShape } from './ops.js';
 import { Session, type Step } from './session.js';
 
 export interface Daemon {
@@ -56,8 +56,8 @@ class XsCommand implements fc.AsyncCommand<Model, Lockstep> {
 let runNo = 0;
 
 /** A property over whole sequences: each run gets fresh connections and its own base directory. */
-export function differentialProperty(daemons: readonly Daemon[], compare: Compare, tally: Tally, maxCommands: number) {
-  const cmds = fc.commands([opArb.map((op) => new XsCommand(op))], { maxCommands, size: 'max' });
+export function differentialProperty(daemons: readonly Daemon[], compare: Compare, tally: Tally, maxCommands: number, shape: TreeShape) {
+  const cmds = fc.commands([opArbitrary(shape).map((op) => new XsCommand(op))], { maxCommands, size: 'max' });
   return fc.asyncProperty(cmds, async (seq) => {
     const model = new Model(`xd${process.pid}-${runNo++}`);
     const sessions = await Promise.all(daemons.map((d) => Session.open(d.name, d.socketPath, model.base, d.syncRounds)));
@@ -98,8 +98,9 @@ export async function runBudget(label: string, daemons: readonly Daemon[], compa
   const t0 = Date.now();
   for (let seed = budget.seed; tally.ops < budget.ops; seed = (seed + 1) | 0) {
     seeds.push(seed);
-    console.log(`${label}: seed ${seed} (replay: TSXEND_XS_DIFF_SEED=${seed})`);
-    await fc.assert(differentialProperty(daemons, compare, tally, budget.maxCommands), { seed, numRuns: budget.runsPerSeed, endOnFailure: false });
+    const shape: TreeShape = (seed & 1) === 0 ? 'wide' : 'deep';
+    console.log(`${label}: seed ${seed}, ${shape} tree (replay: TSXEND_XS_DIFF_SEED=${seed})`);
+    await fc.assert(differentialProperty(daemons, compare, tally, budget.maxCommands, shape), { seed, numRuns: budget.runsPerSeed, endOnFailure: false });
   }
   return { ...tally, seeds, ms: Date.now() - t0 };
 }
