@@ -33,6 +33,10 @@ and re-reads the config file).
 
 Each option can also come from the environment (${SERVE_KEYS.map(envName).slice(0, 3).join(', ')}, ...).
 Flags win over the environment, which wins over the config file.
+
+Every listener also serves the web console at / (a TCP listener's page asks for a token).
+On a terminal the log is one readable line per event, elsewhere JSON lines;
+TSXEND_LOG_FORMAT=pretty|json decides instead.
 `;
 
 export const command: CliCommand = {
