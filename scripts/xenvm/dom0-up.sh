@@ -58,7 +58,8 @@ fi
 
 # ---- Xen's daemons ---------------------------------------------------------------------------
 XENBIN=/usr/lib/xen-4.17/bin
-"$XENBIN/xenstored" --pid-file /run/xenstored.pid || failed "xenstored"
+# -T: every request is traced, so tests can count what each toolstack asks (test/xen/xl-oracle).
+"$XENBIN/xenstored" --pid-file /run/xenstored.pid -T /run/xenstored.trace || failed "xenstored"
 for _ in $(seq 50); do [ -S /run/xenstored/socket ] && break; sleep 0.2; done
 "$XENBIN/xen-init-dom0" || failed "xen-init-dom0"
 mkdir -p "$RUN/console"

@@ -217,10 +217,14 @@ suite('XenHypervisor over the recording fake', () => {
     expect(await hv.getInfo(domid)).toMatchObject({ shutdown: true, shutdownReason: 'crash', crashed: true });
   });
 
-  it('memory target after the build sets the PoD target in pages, as libxl does', async () => {
+  it('memory target after the build sets the PoD target in pages for an HVM container, as libxl does, and leaves a PV guest to its balloon driver', async () => {
+    const pvh = await createGuest(hv, 'pvh');
+    await hv.setMemoryTarget(pvh.domid, 131072);
+    expect(fake.calls().at(-1)).toMatchObject({ call: 'xc_domain_set_pod_target', domid: pvh.domid, target_pages: 32768 });
     const { domid } = await createPv(hv);
-    await hv.setMemoryTarget(domid, 131072);
-    expect(fake.calls().at(-1)).toMatchObject({ call: 'xc_domain_set_pod_target', domid, target_pages: 32768 });
+    const before = fake.calls().length;
+    await hv.setMemoryTarget(domid, 131072); // Xen answers EINVAL to a PV PoD target
+    expect(fake.calls().slice(before).map((c) => c.call)).not.toContain('xc_domain_set_pod_target');
   });
 
   it('after the build, and for domains found at start, memory changes are runtime ones', async () => {
@@ -229,9 +233,14 @@ suite('XenHypervisor over the recording fake', () => {
     await hv.setMaxMemory(domid, 1048576); // mem-set past the old maximum: no new memory map
     expect(fake.calls().slice(before).map((c) => c.call)).toEqual(['xc_domain_setmaxmem']);
     // A second instance (a restarted daemon) adopts the domain and can still set its target.
+    const pvh = await createGuest(hv, 'pvh');
     const adopted = new XenHypervisor({ libs: fake.libs, pollIntervalMs: 0 });
+    await adopted.getInfo(pvh.domid); // learns it is an HVM container (XEN_DOMINF_hvm_guest)
+    await adopted.setMemoryTarget(pvh.domid, 65536);
+    expect(fake.calls().at(-1)).toMatchObject({ call: 'xc_domain_set_pod_target', domid: pvh.domid, target_pages: 16384 });
+    const n = fake.calls().length;
     await adopted.setMemoryTarget(domid, 65536);
-    expect(fake.calls().at(-1)).toMatchObject({ call: 'xc_domain_set_pod_target', domid, target_pages: 16384 });
+    expect(fake.calls().slice(n).map((c) => c.call)).not.toContain('xc_domain_set_pod_target');
     await adopted.close();
   });
 

@@ -102,3 +102,33 @@ export function guestConfig(x: Xen, name: string, lines: readonly string[], extr
     ...lines,
   ].join('\n') + '\n';
 }
+
+export interface GuestTick {
+  readonly n: number;
+  readonly cpus: string;
+  readonly memKb: number;
+  readonly blk: string[];
+  readonly net: string[];
+}
+
+/** The guest's ticks ("TSXCOUNT n cpus=… mem=… blk=… net=…"), oldest first. */
+export function guestTicks(log: string): GuestTick[] {
+  const out: GuestTick[] = [];
+  for (const m of log.matchAll(/TSXCOUNT (\d+) cpus=(\S*) mem=(\d*) blk=(\S*) net=(\S*)/g)) {
+    const list = (s: string) => (s === '' ? [] : s.split(','));
+    out.push({ n: Number(m[1]), cpus: m[2]!, memKb: Number(m[3]), blk: list(m[4]!), net: list(m[5]!) });
+  }
+  return out;
+}
+
+/** Waits until a tick the guest prints after `after` ticks satisfies `ok`; answers that tick. */
+export async function waitTick(vm: XenVm, name: string, ok: (t: GuestTick) => boolean, opts: { after?: number; timeoutMs?: number; what: string }): Promise<GuestTick> {
+  const end = Date.now() + (opts.timeoutMs ?? 180_000);
+  for (;;) {
+    const ticks = guestTicks(vm.console(name)).slice(opts.after ?? 0);
+    const hit = ticks.find(ok);
+    if (hit) return hit;
+    if (Date.now() > end) throw new Error(`guest ${name}: ${opts.what} not seen within ${opts.timeoutMs ?? 180_000} ms; last tick: ${JSON.stringify(ticks.at(-1))}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

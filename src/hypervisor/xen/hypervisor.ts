@@ -146,9 +146,10 @@ export class XenHypervisor implements Hypervisor {
   async setMemoryTarget(domid: number, kib: number): Promise<void> {
     const xc = await this.open();
     // Before the build there is no memory to aim at: the build allocates the target itself.
-    // Afterwards (also for domains found at start) libxl sets the PoD target, a no-op for PV
-    // guests, and the balloon driver does the rest through memory/target in xenstore.
-    if (this.pendingBuild.has(domid)) return;
+    // Afterwards (also for domains found at start) the balloon driver does the work through
+    // memory/target in xenstore; an HVM container also gets its populate-on-demand target, as
+    // libxl sets it. Xen refuses that call for a PV guest (EINVAL, seen on real Xen).
+    if (this.pendingBuild.has(domid) || !this.isHvm(domid)) return;
     xc.call('xc_domain_set_pod_target', domid, domid, BigInt(Math.floor(kib / 4)), null, null, null);
   }
 

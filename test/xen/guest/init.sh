@@ -1,8 +1,10 @@
 #!/bin/busybox sh
 # /init of the real-Xen tests' PV guest. It reports on its console what the guest sees, one
 # "TSXREPORT key value..." line per fact, then "TSXREPORT end", then counts once a second
-# ("TSXCOUNT n") until the domain is shut down, rebooted or destroyed.
-# Kernel command line knobs: tsx.ip=ADDR/LEN (eth0's address), tsx.ping=ADDR (what to ping).
+# ("TSXCOUNT n cpus=ONLINE mem=KB blk=xvda,... net=eth0,...") until the domain is shut down,
+# rebooted or destroyed.
+# Kernel command line knobs: tsx.ip=ADDR/LEN (eth0's address), tsx.ping=ADDR (what to ping),
+# tsx.crash=N (panic after N counts: the domain crashes).
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
 mount -t proc proc /proc
@@ -10,6 +12,11 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 r() { echo "TSXREPORT $*"; }
 arg() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" /proc/cmdline; }
+
+# What udev does on a distribution: a vcpu the toolstack makes available again is put online.
+printf '#!/bin/busybox sh\n[ "$SUBSYSTEM" = cpu ] && [ "$ACTION" = add ] && echo 1 > "/sys$DEVPATH/online"\n' > /sbin/hotplug
+chmod 755 /sbin/hotplug
+echo /sbin/hotplug > /proc/sys/kernel/hotplug
 
 r boot "$(uname -r)" uuid "$(cat /sys/hypervisor/uuid 2>/dev/null)"
 r console "$(readlink /proc/1/fd/1 2>/dev/null)"
@@ -65,9 +72,12 @@ done
 [ -e /dev/tpm0 ] && r tpmdev /dev/tpm0
 r end
 
+crash=$(arg tsx.crash)
+list() { ls "$1" 2>/dev/null | grep "^$2" | tr '\n' , | sed 's/,$//'; }
 n=0
 while :; do
   n=$((n + 1))
-  echo "TSXCOUNT $n"
+  echo "TSXCOUNT $n cpus=$(cat /sys/devices/system/cpu/online) mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) blk=$(list /sys/block xvd) net=$(list /sys/class/net eth)"
+  [ -n "$crash" ] && [ "$n" -ge "$crash" ] && echo c > /proc/sysrq-trigger
   sleep 1
 done
