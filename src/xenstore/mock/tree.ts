@@ -138,19 +138,22 @@ export function deleteTree(space: NodeSpace, path: string, node: XsNode): 'EINVA
   const parentPath = parentOf(path);
   const parent = space.lookup(parentPath);
   if (!parent) return 'EINVAL';
-  // Returns false when the walk must stop (a listed child is missing).
+  // Returns false when the walk must stop (a listed child is missing). C writes a node
+  // without each child as soon as that child is gone (rm_from_parent()); that write can only
+  // be seen when the walk stops early (the node is deleted otherwise), so it is done then.
   const walk = (p: string, n: XsNode): boolean => {
-    let cur = n;
+    let cur: XsNode | undefined;
     for (const name of [...childNames(n)]) {
       const cp = childPath(p, name);
       const c = space.lookup(cp);
-      if (!c || !walk(cp, c)) return false;
+      if (!c || !walk(cp, c)) {
+        if (cur) space.put(p, cur);
+        return false;
+      }
       space.remove(cp);
       space.fire(cp, true, c.perms);
-      // rm_from_parent(): the parent is written without the child after each one.
-      cur = editable(cur);
+      cur ??= editable(n);
       removeChild(cur, name);
-      space.put(p, cur);
     }
     return true;
   };
