@@ -89,6 +89,8 @@ const doDirectoryPart: Handler = (_core, conn, space, p) => {
   let child = off;
   for (;;) {
     const nul = list.indexOf(0, child);
+    // Every name ends in a NUL; without one the list is broken: stop rather than loop.
+    if (nul < 0) break;
     const slen = nul - child;
     if (!(len + slen < maxlen)) break;
     len += slen + 1;
