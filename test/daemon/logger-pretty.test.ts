@@ -1,10 +1,14 @@
 // Logs for people and machines (issue 15): on a terminal `tsxend serve` writes one readable line
 // per event (time, level, domain, message) through pino-pretty; elsewhere JSON lines as before.
 
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemonLogger } from '../../src/daemon/logger.js';
-import { buildOnce, startServe, type ServeProcess } from './helpers/serve-process.js';
+import { buildOnce, root, startServe, type ServeProcess } from './helpers/serve-process.js';
 
 function sink(): { stream: Writable; lines: () => string[] } {
   let text = '';
@@ -54,5 +58,29 @@ describe('tsxend serve', () => {
     const machine = json.output().split('\n').filter(Boolean);
     expect(machine.length).toBeGreaterThan(0);
     for (const l of machine) expect(() => JSON.parse(l) as unknown).not.toThrow();
+  });
+});
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+describe.runIf(hasTmux || process.env['CI'] === 'true')('tsxend serve in a real terminal (tmux)', () => {
+  it('writes readable lines by itself, without being told', async () => {
+    await buildOnce();
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-tty-'));
+    const session = `tsxend-tty-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+    const env = Object.entries(process.env).filter(([k]) => k === 'PATH' || k === 'HOME');
+    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `sleep 0.2; env -i ${env.map(([k, v]) => `${k}=${v ?? ''}`).join(' ')} ${process.execPath} ${join(root, 'bin', 'tsxend.js')} serve --state-dir ${dir} --listen unix:${join(dir, 's.sock')} 2>${join(dir, 'err')}; sleep 10`);
+    try {
+      const pane = () => tmux('capture-pane', '-p', '-t', session);
+      for (let i = 0; i < 200 && !pane().includes('tsxend listening'); i++) await new Promise((r) => setTimeout(r, 50));
+      const lines = pane().split('\n').filter(Boolean);
+      expect(lines.some((l) => /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: tsxend listening$/.test(l)), lines.join('\n')).toBe(true);
+      expect(lines.some((l) => l.startsWith('{'))).toBe(false);
+      tmux('send-keys', '-t', session, 'C-c');
+      for (let i = 0; i < 200 && !pane().includes('tsxend stopped'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(pane()).toMatch(/INFO: tsxend stopped/);
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
   });
 });
