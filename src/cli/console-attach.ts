@@ -11,7 +11,15 @@ export const DETACH_BYTE = 0x1d;
 /** The daemon closed the console because it went away (domain destroyed, pty closed). */
 const CLOSE_CONSOLE_ENDED = 4000;
 
-export async function attachConsole(api: ApiClient, ref: string, io: CliIo): Promise<number> {
+export interface AttachOptions {
+  /**
+   * Stay attached this long, then detach (exit 0): for scripts, which pipe what to type and
+   * read what the guest prints. Piped input ending does not detach then.
+   */
+  readonly timeoutMs?: number;
+}
+
+export async function attachConsole(api: ApiClient, ref: string, io: CliIo, options: AttachOptions = {}): Promise<number> {
   const term = io.terminal;
   if (!term) throw new UsageError('console: no terminal to attach');
   // What the guest printed before the attach arrives with the handshake: shown after the banner.
@@ -25,9 +33,17 @@ export async function attachConsole(api: ApiClient, ref: string, io: CliIo): Pro
   early = undefined;
   return new Promise<number>((resolve) => {
     let done = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            ws.close(1000, 'timeout');
+            finish(EXIT.ok);
+          }, options.timeoutMs);
     const finish = (code: number): void => {
       if (done) return;
       done = true;
+      if (timer) clearTimeout(timer);
       input.off('data', onData);
       input.off('end', onEnd);
       if (raw) input.setRawMode?.(false);
@@ -43,8 +59,10 @@ export async function attachConsole(api: ApiClient, ref: string, io: CliIo): Pro
       io.stderr('\r\n');
       finish(EXIT.ok);
     };
-    // Piped input that ends detaches too (a script typed what it meant to).
+    // Piped input that ends detaches too (a script typed what it meant to), unless the script
+    // asked to stay for a while (--timeout) to read what the guest answers.
     const onEnd = (): void => {
+      if (timer) return;
       ws.close(1000, 'input ended');
       finish(EXIT.ok);
     };

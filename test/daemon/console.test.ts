@@ -106,6 +106,13 @@ describe('tsxend console', () => {
     expect(r.stderr).toContain('tsxend: TSX_ERR_CONFIG_SYNTAX: 2 problems\n  bad1.cfg:2:10: unexpected character "-" (numbers in xl.cfg cannot be negative)\n   2 | memory = -256\n     |          ^\n  bad1.cfg:3:9: vcpus: expected a number');
   });
 
+  it('scripts pipe what to type and read the answers with --timeout (the command the real-Xen run uses)', () => {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'tsxend.js'), '--connect', `unix:${d.socket}`, 'console', 'web1', '--timeout', '2'], { input: 'echo from-a-script\r', encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(EXIT.ok);
+    expect(r.stdout).toContain('echo from-a-script\r\nfrom-a-script\r\nroot@web1:~# ');
+    expect(r.stderr).toContain('Connected to the console of web1');
+  });
+
   it('says why when the console cannot be attached (exit 4 for no such domain)', async () => {
     let err = '';
     const io: CliIo = { stdout: () => undefined, stderr: (t) => void (err += t), env: {}, terminal: { input: new PassThrough(), write: () => undefined } };
