@@ -3,7 +3,7 @@
 // shrunk to a short sequence and reported with its seed — so a green differential run means
 // the daemons agreed, not that nothing was compared.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockXenstored } from '../../src/xenstore/mock/index.js';
 import { T } from './mock-raw-client.js';
 import { opText } from './differential/ops.js';
+import { OX_DIFFERENCES } from './differential/oxenstored.js';
 import { runBudget, type Budget, type Compare } from './differential/runner.js';
 import { stepLines } from './differential/session.js';
 
@@ -99,4 +100,10 @@ describe('differential harness', () => {
     const err = await runBudget('self', [{ name: 'a', socketPath: join(dir, 'a') }, { name: 'flip', socketPath: flip }], strict, budget(20_000)).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/Counterexample: \[[^\]]*getperms/);
   }, 120_000);
+
+  it('lists every oxenstored difference the comparison accepts in docs/xenstore-mock.md', () => {
+    const doc = readFileSync(new URL('../../docs/xenstore-mock.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Differences from oxenstored'));
+    for (const name of Object.keys(OX_DIFFERENCES)) expect(section, name).toContain(`| \`${name}\` |`);
+  });
 });
