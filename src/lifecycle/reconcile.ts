@@ -135,7 +135,10 @@ async function settleScripts(o: DomainOrchestrator, uuid: string, domid: number 
 async function adopt(o: DomainOrchestrator, info: DomainInfo, rec: StoredDomain): Promise<DomainRecord | undefined> {
   const r = new DomainRecord(rec.config, rec.managed, rec.autostart, rec.autostartOrder, stateOf(info));
   r.domid = info.domid;
-  r.startedAt = Date.now();
+  // When the guest really started (written at its create), not when we found it: the
+  // too-fast-restart guard must not refuse a reboot shortly after a daemon restart.
+  const started = Number(await o.xs.tryRead(`${vmPath(r.uuid)}/start_time`).catch(() => undefined));
+  r.startedAt = Number.isFinite(started) && started > 0 ? Math.round(started * 1000) : Date.now();
   try {
     o.claims.claimConfig(r.uuid, r.config);
   } catch (err) {

@@ -244,6 +244,33 @@ describe('domain operations (embedded mock)', () => {
 });
 
 describe('reconcile at start', () => {
+  it('an adopted domain keeps its real start time: a reboot soon after a daemon restart is not refused as too fast', async () => {
+    const store = new MemoryConfigStore();
+    const env = await createEnvironment({ xenstore: 'embedded', store, orchestrator: { minRestartIntervalMs: 60_000 } });
+    try {
+      const o = env.orchestrator;
+      await o.start();
+      const cfg = tinyConfig('old');
+      await o.createDomain(cfg).done;
+      // It has been running for an hour when the daemon restarts.
+      await env.xs.write(`/vm/${cfg.uuid}/start_time`, (Date.now() / 1000 - 3600).toFixed(2));
+      await o.stop();
+      const { DomainOrchestrator } = await import('../../src/lifecycle/orchestrator.js');
+      const o2 = new DomainOrchestrator({ xs: env.xs, hypervisor: env.hypervisor, devices: o.devices, store, minRestartIntervalMs: 60_000 });
+      await o2.start();
+      const before = o2.getDomain('old');
+      const refused: unknown[] = [];
+      const sub = o2.events.subscribe((e) => e.type === 'domain.restart-refused' && refused.push(e));
+      await o2.shutdownDomain('old', 'reboot').done;
+      await until(() => o2.listDomains().domains.some((d) => d.name === 'old' && d.state === 'running' && d.domid !== before.domid));
+      sub.close();
+      expect(refused).toEqual([]);
+      await o2.stop();
+    } finally {
+      await env.close();
+    }
+  });
+
   it('re-adopts running domains, autostarts managed ones in order, quarantines unknown ones', async () => {
     const store = new MemoryConfigStore();
     const env = await createEnvironment({ xenstore: 'embedded', store });

@@ -13,11 +13,6 @@ mount -t devtmpfs dev /dev 2>/dev/null
 r() { echo "TSXREPORT $*"; }
 arg() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" /proc/cmdline; }
 
-# What udev does on a distribution: a vcpu the toolstack makes available again is put online.
-printf '#!/bin/busybox sh\n[ "$SUBSYSTEM" = cpu ] && [ "$ACTION" = add ] && echo 1 > "/sys$DEVPATH/online"\n' > /sbin/hotplug
-chmod 755 /sbin/hotplug
-echo /sbin/hotplug > /proc/sys/kernel/hotplug
-
 r boot "$(uname -r)" uuid "$(cat /sys/hypervisor/uuid 2>/dev/null)"
 r console "$(readlink /proc/1/fd/1 2>/dev/null)"
 while read -r m; do insmod "/lib/modules/$m.ko" 2>/dev/null || r insmod-failed "$m"; done < /modules
@@ -79,5 +74,8 @@ while :; do
   n=$((n + 1))
   echo "TSXCOUNT $n cpus=$(cat /sys/devices/system/cpu/online) mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) blk=$(list /sys/block xvd) net=$(list /sys/class/net eth)"
   [ -n "$crash" ] && [ "$n" -ge "$crash" ] && echo c > /proc/sysrq-trigger
+  # What udev does on a distribution (this kernel has no uevent helper): a vcpu the toolstack
+  # made available again appears offline, and is put online.
+  for c in /sys/devices/system/cpu/cpu[1-9]*/online; do [ -e "$c" ] && [ "$(cat "$c")" = 0 ] && echo 1 > "$c"; done
   sleep 1
 done
