@@ -121,7 +121,7 @@ describe('mock xenstored: permissions', () => {
     expect(await q(d0, T.READ, args('/local/domain/5/name'))).toBe('guest');
   });
 
-  it('sends a guest only events for nodes it may read (or whose parent it may read)', async () => {
+  it('sends a guest only events for nodes it may read (or whose parent it may read), besides a watch\'s first', async () => {
     const { d0, g } = setup();
     await q(d0, T.WRITE, args('/v/open'));
     await q(d0, T.SET_PERMS, args('/v', 'r0'));
@@ -129,8 +129,10 @@ describe('mock xenstored: permissions', () => {
     await q(d0, T.WRITE, args('/hidden/x'));
     await g.request(T.WATCH, args('/v', 'v'));
     expect((await g.drain()).map(eventPair)).toEqual(['/v|v|']);
+    // The first event goes out whatever the guest may read (do_watch(); found by the
+    // differential test against cxenstored on a guest's ring).
     await g.request(T.WATCH, args('/hidden', 'h'));
-    expect((await g.drain()).map(eventPair)).toEqual([]);
+    expect((await g.drain()).map(eventPair)).toEqual(['/hidden|h|']);
     await q(d0, T.WRITE, wv('/v/open', '1'));
     await q(d0, T.WRITE, wv('/hidden/x', '1'));
     expect((await g.drain()).map(eventPair)).toEqual(['/v/open|v|']);

@@ -27,7 +27,11 @@ export interface NodeSpace {
   ownedBy(domid: number): number;
 }
 
-export type FireFn = (path: string, exact: boolean, perms: NodePerms | undefined) => void;
+/**
+ * Queues the events of a change. `lookUp` (a commit): C no longer holds the node and looks it
+ * up for an unprivileged watcher's permission check; otherwise it has the node in hand.
+ */
+export type FireFn = (path: string, exact: boolean, perms: NodePerms | undefined, lookUp?: boolean) => void;
 
 /** Operations outside any transaction: straight on the committed store. */
 export class DirectSpace implements NodeSpace {

@@ -40,7 +40,7 @@ export class MockCore implements RequestHandler {
   readonly connections = new Set<MockConnection>();
   /** Runs once the current request's reply is queued (WATCH's initial event). */
   afterReply: (() => void) | undefined;
-  readonly fireFn: FireFn = (path, exact, perms) => this.fire(path, exact, perms);
+  readonly fireFn: FireFn = (path, exact, perms, lookUp) => this.fire(path, exact, perms, lookUp);
 
   private readonly direct: DirectSpace;
   private readonly dirty = new Set<MockConnection>();
@@ -156,15 +156,14 @@ export class MockCore implements RequestHandler {
     return this.watchesPerDomain.get(domid) ?? 0;
   }
 
-  /** The event every new watch gets right after its OK. */
+  /** The event every new watch gets right after its OK, whatever the watcher may read (C's do_watch()). */
   initialEvent(w: Watch<MockConnection>): void {
     const conn = w.owner;
-    if (!conn.privileged && w.node.charCodeAt(0) !== 0x40 && !this.visible(conn, w.node, undefined)) return;
     if (conn.event(w.relative ? w.node.slice(conn.home.length + 1) : w.node, w.token)) this.dirty.add(conn);
   }
 
   /** fire_watches(): queues the events of a change at `path` on every matching watch. */
-  fire(path: string, exact: boolean, perms: NodePerms | undefined): void {
+  fire(path: string, exact: boolean, perms: NodePerms | undefined, lookUp = false): void {
     const matches = this.watches.match(path, exact);
     if (matches.length === 0) return;
     const special = path.charCodeAt(0) === 0x40;
@@ -175,25 +174,29 @@ export class MockCore implements RequestHandler {
         if (special) {
           const sp = this.specialPerms.get(path);
           if (!sp || !(permFor(conn, sp) & PERM_READ)) continue;
-        } else if (!this.visible(conn, path, perms)) continue;
+        } else if (!this.visible(conn, path, perms, lookUp)) continue;
       }
       const eventPath = w.relative ? path.slice(conn.home.length + 1) : path;
       if (conn.event(eventPath, w.token)) this.dirty.add(conn);
     }
   }
 
-  /** An unprivileged watcher sees a change if it may read the node or its parent. */
-  private visible(conn: MockConnection, path: string, perms: NodePerms | undefined): boolean {
-    const p = perms ?? this.store.get(path)?.perms;
-    if (p && permFor(conn, p) & PERM_READ) return true;
-    if (path === '/') return false;
-    let up = parentOf(path);
-    let node = this.store.get(up);
-    while (!node && up !== '/') {
-      up = parentOf(up);
-      node = this.store.get(up);
+  /**
+   * watch_permitted(): an unprivileged watcher sees a change if it may read the node — by the
+   * permissions the change passes (the old ones for SET_PERMS), or those of the node itself —
+   * or its parent. A node gone from the store is checked by the passed permissions when C
+   * held it (the RM walk), and seen by nobody when C had to look it up (a commit).
+   */
+  private visible(conn: MockConnection, path: string, perms: NodePerms | undefined, lookUp: boolean): boolean {
+    if (perms && permFor(conn, perms) & PERM_READ) return true;
+    const node = this.store.get(path);
+    if (node) {
+      if (permFor(conn, node.perms) & PERM_READ) return true;
+    } else if (lookUp || !perms) {
+      return false;
     }
-    return node !== undefined && (permFor(conn, node.perms) & PERM_READ) !== 0;
+    const parent = this.store.get(parentOf(path));
+    return parent !== undefined && (permFor(conn, parent.perms) & PERM_READ) !== 0;
   }
 
   /** INTRODUCE of a known domain: its connections lose their watches and transactions. */

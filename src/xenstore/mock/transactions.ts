@@ -107,19 +107,17 @@ export class Transaction implements NodeSpace {
       const now = this.store.get(path);
       if ((now ? now.gen : ABSENT) !== e.seen) return false;
     }
+    // finalize_transaction(): node by node in first-access order, the change is applied and
+    // its events fired (an unprivileged watcher's check sees the store as far as applied).
     for (const [path, e] of this.entries) {
-      if (!e.modified) continue;
-      if (e.node) {
-        this.store.commit(path, e.node);
-      } else {
-        this.store.delete(path);
+      if (e.modified) {
+        if (e.node) this.store.commit(path, e.node);
+        else this.store.delete(path);
       }
-    }
-    for (const [path, e] of this.entries) {
       // C fires with the permissions seen at first access; a node that did not exist then is
       // looked up in the committed store instead, so one the transaction created and deleted
       // again fires nothing, while one it deleted and created again does (observed on 4.17).
-      if (e.fire !== 0 && (e.existed || e.node)) fire(path, e.fire === 2, e.perms ?? e.node!.perms);
+      if (e.fire !== 0 && (e.existed || e.node)) fire(path, e.fire === 2, e.perms, true);
     }
     return true;
   }

@@ -3,7 +3,7 @@
 // recorded for the conflict check (reference §2.6, "which accesses are reads").
 
 import { XsFail, type NodeSpace } from './access.js';
-import { type Accessor, type NodePerms, PERM_READ, PERM_WRITE, permFor } from './permissions.js';
+import { type Accessor, type NodePerms, PERM_WRITE, permFor } from './permissions.js';
 import { addChild, baseName, childNames, childPath, editable, newNode, parentOf, removeChild, type XsNode } from './store.js';
 
 /** The caller of an operation: its access rights and the limits that apply to it. */
@@ -60,8 +60,9 @@ export function firstExistingAncestor(space: NodeSpace, path: string): { path: s
 
 /**
  * C's get_node(): the node if the caller has `perm` on it. A missing or forbidden node answers
- * ENOENT or EACCES depending on whether the caller may read the nearest existing ancestor
- * (errno_from_parents), which also reads those ancestors.
+ * ENOENT (or EACCES) when the caller has any of `perm` on the nearest existing ancestor, and
+ * EACCES otherwise (errno_from_parents: `parent_perm & perm`, so write access to the parent
+ * is enough to learn that a node to be written is missing); that also reads those ancestors.
  */
 export function getNode(space: NodeSpace, caller: Caller, path: string, perm: number): XsNode | 'ENOENT' | 'EACCES' {
   const node = space.lookup(path);
@@ -69,7 +70,7 @@ export function getNode(space: NodeSpace, caller: Caller, path: string, perm: nu
   const errnum = node ? 'EACCES' : 'ENOENT';
   if (path === '/') return errnum;
   const anc = firstExistingAncestor(space, path);
-  if (caller.privileged || permFor(caller, anc.node.perms) & PERM_READ) return errnum;
+  if (caller.privileged || permFor(caller, anc.node.perms) & perm) return errnum;
   return 'EACCES';
 }
 

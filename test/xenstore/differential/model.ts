@@ -23,12 +23,20 @@ const HOME = '/local/domain/0';
 
 export class Model {
   /** Per connection, every transaction started, in order: live until END or RESET_WATCHES. */
-  readonly slots: { live: boolean }[][] = Array.from({ length: CONNS }, () => []);
+  readonly slots: { live: boolean }[][];
   /** Connections that have sent a WATCH: only they can receive events. */
   readonly watched = new Set<number>();
 
-  /** `name` is the run's base directory under dom0's home (so relative paths reach it too). */
-  constructor(readonly name: string) {}
+  /**
+   * `name` is the run's base directory under dom0's home (so relative paths reach it too);
+   * `conns`: CONNS, or CONNS + 1 with the guest as the last.
+   */
+  constructor(
+    readonly name: string,
+    readonly conns: number = CONNS,
+  ) {
+    this.slots = Array.from({ length: conns }, () => []);
+  }
 
   get base(): string {
     return `${HOME}/${this.name}`;
@@ -65,7 +73,7 @@ export class Model {
       case 'ended':
         return this.newest(conn, false) ?? { kind: 'bogus' };
       case 'other':
-        return this.newest((conn + 1) % CONNS, true) ?? { kind: 'bogus' };
+        return this.newest((conn + 1) % this.conns, true) ?? { kind: 'bogus' };
       case 'bogus':
         return { kind: 'bogus' };
     }
@@ -124,7 +132,7 @@ export class Model {
   /** Connections to drain after an op on `conn`: it, and every one that may hold a watch. */
   syncSet(conn: number): number[] {
     const out: number[] = [];
-    for (let c = 0; c < CONNS; c++) if (c === conn || this.watched.has(c)) out.push(c);
+    for (let c = 0; c < this.conns; c++) if (c === conn || this.watched.has(c)) out.push(c);
     return out;
   }
 }

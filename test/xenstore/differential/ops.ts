@@ -5,8 +5,10 @@
 
 import fc from 'fast-check';
 
-/** Connections per run; every op names one. */
+/** Dom0 socket connections per run; every op names one (or the guest, index CONNS, if any). */
 export const CONNS = 3;
+/** The unprivileged guest of runs that have one (its ring connection). */
+export const GUEST_DOMID = 5;
 
 /** How an op names its path. `abs`/`rel` lie under the run's base (base itself for no segs). */
 export type PathSpec =
@@ -73,14 +75,18 @@ const nodeTx: fc.Arbitrary<TxRef> = fc.oneof(
 
 const watchTx: fc.Arbitrary<TxRef> = fc.oneof({ weight: 8, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('live' as const, 'bogus' as const) });
 
-const conn = fc.nat({ max: CONNS - 1 });
+const dom0Conn = fc.nat({ max: CONNS - 1 });
 const value = fc.constantFrom('', 'v', 'w', 'x\0y');
 const token = fc.constantFrom('t1', 't2');
 /** Owners: dom0, or domains that do not exist (C: ENOENT for the owner, ignored entries later). */
-const perms = fc.constantFrom(['n0'], ['r0'], ['b0', 'r5'], ['n0', 'w3', 'r0'], ['n7'], ['w0', 'n7']);
+const dom0Perms = [['n0'], ['r0'], ['b0', 'r5'], ['n0', 'w3', 'r0'], ['n7'], ['w0', 'n7']];
+/** With a guest (domain 5): what it may read, write, own. */
+const guestPerms = [['n0', 'r5'], ['n0', 'b5'], ['n5'], ['r5', 'n0'], ['b0', 'w5'], ['n0', 'r3']];
 
-export function opArbitrary(shape: TreeShape): fc.Arbitrary<Op> {
+export function opArbitrary(shape: TreeShape, guest = false): fc.Arbitrary<Op> {
   const { nodePath, watchPath } = pathArbs(shape);
+  const conn = guest ? fc.nat({ max: CONNS }) : dom0Conn;
+  const perms = fc.constantFrom(...dom0Perms, ...(guest ? guestPerms : []));
   const node = <K extends NodeKind>(kind: K) => fc.record({ kind: fc.constant(kind), conn, tx: nodeTx, path: nodePath });
   return fc.oneof(
     { weight: 16, arbitrary: fc.record({ kind: fc.constant('write' as const), conn, tx: nodeTx, path: nodePath, value }) },
@@ -96,7 +102,8 @@ export function opArbitrary(shape: TreeShape): fc.Arbitrary<Op> {
     { weight: 7, arbitrary: fc.record({ kind: fc.constant('start' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('none' as const) }, { weight: 1, arbitrary: fc.constantFrom('live' as const, 'bogus' as const) }) }) },
     { weight: 7, arbitrary: fc.record({ kind: fc.constant('end' as const), conn, tx: fc.oneof({ weight: 12, arbitrary: fc.constant('live' as const) }, { weight: 1, arbitrary: nodeTx }), commit: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('reset' as const), conn }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconnect' as const), conn }) },
+    // The guest's ring stays: only dom0's sockets reconnect.
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconnect' as const), conn: dom0Conn }) },
   );
 }
 

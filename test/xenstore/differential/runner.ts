@@ -4,7 +4,8 @@
 
 import fc from 'fast-check';
 import { Model, type Request } from './model.js';
-import { opArbitrary, opText, type Op, type TreeShape } from './ops.js';
+import type { RawClient } from '../mock-raw-client.js';
+import { CONNS, opArbitrary, opText, type Op, type TreeShape } from './ops.js';
 import { Session, type Step } from './session.js';
 
 export interface Daemon {
@@ -12,6 +13,8 @@ export interface Daemon {
   readonly socketPath: string;
   /** Round trips that drain a connection's events (Session.open). */
   readonly syncRounds?: number;
+  /** The guest's connection (domain GUEST_DOMID, unprivileged), kept across runs. */
+  readonly guest?: RawClient;
 }
 
 /** Throws (an assertion) when the daemons' steps for `op` disagree in a way that matters. */
@@ -57,10 +60,11 @@ let runNo = 0;
 
 /** A property over whole sequences: each run gets fresh connections and its own base directory. */
 export function differentialProperty(daemons: readonly Daemon[], compare: Compare, tally: Tally, maxCommands: number, shape: TreeShape) {
-  const cmds = fc.commands([opArbitrary(shape).map((op) => new XsCommand(op))], { maxCommands, size: 'max' });
+  const guest = daemons.every((d) => d.guest !== undefined);
+  const cmds = fc.commands([opArbitrary(shape, guest).map((op) => new XsCommand(op))], { maxCommands, size: 'max' });
   return fc.asyncProperty(cmds, async (seq) => {
-    const model = new Model(`xd${process.pid}-${runNo++}`);
-    const sessions = await Promise.all(daemons.map((d) => Session.open(d.name, d.socketPath, model.base, d.syncRounds)));
+    const model = new Model(`xd${process.pid}-${runNo++}`, guest ? CONNS + 1 : CONNS);
+    const sessions = await Promise.all(daemons.map((d) => Session.open(d.name, d.socketPath, model.base, d.syncRounds, guest ? d.guest : undefined)));
     tally.runs++;
     try {
       await fc.asyncModelRun(() => ({ model, real: new Lockstep(model, sessions, compare, tally) }), seq);

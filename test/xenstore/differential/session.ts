@@ -2,7 +2,7 @@
 // this daemon handed out, and each request's exact exchange written down as a Step.
 
 import { args, RawClient, type RawMessage, T } from '../mock-raw-client.js';
-import { BOGUS_TX, CONNS } from './ops.js';
+import { BOGUS_TX, CONNS, GUEST_DOMID } from './ops.js';
 import type { Request, TxSel } from './model.js';
 
 /** What one request gave on one daemon. */
@@ -21,7 +21,7 @@ const eventText = (m: RawMessage): string => (m.type === T.WATCH_EVENT && m.reqI
 
 export class Session {
   /** Per connection, slot index → the id this daemon answered to that START (NaN: it refused). */
-  private readonly ids: number[][] = Array.from({ length: CONNS }, () => []);
+  private readonly ids: number[][] = Array.from({ length: CONNS + 1 }, () => []);
   /**
    * DIRECTORY_PART's generation is the daemon's global change counter, whose absolute value
    * depends on everything the daemon did since it started (other runs, START, internal
@@ -36,6 +36,7 @@ export class Session {
     private readonly socketPath: string,
     private readonly clients: RawClient[],
     private readonly syncRounds: number,
+    private readonly guest: RawClient | undefined,
   ) {}
 
   /**
@@ -44,13 +45,23 @@ export class Session {
    * queued events to a connection's output only in a later turn of its main loop, so an
    * event can trail the next reply on that connection.
    */
-  static async open(name: string, socketPath: string, base: string, syncRounds = 1): Promise<Session> {
+  static async open(name: string, socketPath: string, base: string, syncRounds = 1, guest?: RawClient): Promise<Session> {
     const clients: RawClient[] = [];
     for (let i = 0; i < CONNS; i++) clients.push(await connectRetrying(socketPath));
-    const s = new Session(name, socketPath, clients, syncRounds);
-    // The base exists before the run, so RM of the base itself answers like any other node.
-    const r = await clients[0]!.request(T.MKDIR, args(base), { reqId: 0 });
-    if (r.reply.type !== T.MKDIR) throw new Error(`${name}: MKDIR ${base} failed: ${text(r.reply)}`);
+    const s = new Session(name, socketPath, clients, syncRounds, guest);
+    // The base exists before the run, so RM of the base itself answers like any other node;
+    // a guest may read and write it (dom0 owns it).
+    const setup: [number, Buffer][] = [[T.MKDIR, args(base)]];
+    if (guest) setup.push([T.SET_PERMS, args(base, 'n0', `b${GUEST_DOMID}`)]);
+    for (const [type, payload] of setup) {
+      const r = await clients[0]!.request(type, payload, { reqId: 0 });
+      if (r.reply.type !== type) throw new Error(`${name}: setting up ${base} failed: ${text(r.reply)}`);
+    }
+    if (guest) {
+      // The guest's ring outlives runs: its watches and transactions go before each run.
+      await guest.request(T.RESET_WATCHES, args(''), { reqId: 0 });
+      clients.push(guest);
+    }
     return s;
   }
 
@@ -97,7 +108,7 @@ export class Session {
       }
       after.push([j, events]);
     }
-    this.reqId += CONNS;
+    this.reqId += this.clients.length;
     const raw = { type: r.reply.type, txId: r.reply.txId, payload: r.reply.payload.toString('latin1') };
     return { before: r.events.map(eventText), reply: this.replyText(r.reply), after, raw };
   }
@@ -106,8 +117,9 @@ export class Session {
   async close(base: string): Promise<void> {
     try {
       await this.clients[0]!.request(T.RM, args(base), { reqId: 0 });
+      if (this.guest) await this.guest.request(T.RESET_WATCHES, args(''), { reqId: 0 });
     } finally {
-      for (const c of this.clients) c.close();
+      for (const c of this.clients) if (c !== this.guest) c.close();
     }
   }
 }
