@@ -11,6 +11,8 @@ import { args, frame, RawClient, type RawMessage, T, wv } from './mock-raw-clien
 
 export interface Target {
   open(): Promise<RawClient>;
+  /** An unprivileged connection as domain `domid` (introduced first; it must exist: setDomains). */
+  guest(domid: number): Promise<RawClient>;
   /** Domains that exist besides dom0 (the simulated hypervisor / the LD_PRELOAD stub). */
   setDomains(domids: number[]): Promise<void>;
 }
@@ -81,6 +83,8 @@ export class Conn {
 
 export interface CaseContext {
   conn(name: string): Promise<Conn>;
+  /** Domain `domid`'s connection (a guest's ring on a real daemon): one per domain and daemon run. */
+  guest(name: string, domid: number): Promise<Conn>;
   setDomains(domids: number[]): Promise<void>;
 }
 
@@ -95,6 +99,11 @@ export async function transcript(target: Target, fn: Case, base: string): Promis
       {
         conn: async (name) => {
           const c = new Conn(name, await target.open(), log);
+          conns.push(c);
+          return c;
+        },
+        guest: async (name, domid) => {
+          const c = new Conn(name, await target.guest(domid), log);
           conns.push(c);
           return c;
         },
@@ -604,6 +613,44 @@ export const CASES: Record<string, Case> = {
     await c.req(T.TRANSACTION_END, args('T'), tx);
     const committed = await gen();
     c.note(`read=outside ${read === outside0}, write changes ${written1 !== read}, again ${written2 !== written1}, outside unchanged ${outside1 === outside0}, commit changes ${committed !== written2 && committed !== outside0}`);
+  },
+
+  'a guest: first events it may not read, ENOENT under a parent it may only write, what it sees of changes': async (x, b) => {
+    const d = await x.conn('d0');
+    await x.setDomains([5]);
+    const g = await x.guest('g', 5);
+    await W(d, `${b}/w`);
+    await d.req(T.SET_PERMS, args(`${b}/w`, 'n0', 'w5'));
+    // Write access to the nearest parent is enough to learn that the node is missing.
+    await g.req(T.RM, args(`${b}/w/a/b`));
+    await g.req(T.WRITE, wv(`${b}/w/a/b`, 'g'));
+    await g.req(T.READ, args(`${b}/w/a/b`));
+    await g.req(T.READ, args(`${b}/w/q`));
+    // A watch's first event, on nodes the guest may not read or that do not exist.
+    await g.req(T.WATCH, args(`${b}/hidden`, 'h'));
+    await g.drain();
+    await g.req(T.WATCH, args(b, 'base'));
+    await g.drain();
+    // Visible by the new permissions of a SET_PERMS, not by the old ones.
+    await W(d, `${b}/hidden/c`);
+    await d.req(T.SET_PERMS, args(`${b}/hidden/c`, 'n0', 'r5'));
+    await g.drain();
+    // A node the guest may not read whose parent it may: seen when removed outside a
+    // transaction (C holds the node and asks its parent), not when a commit removes it.
+    await W(d, `${b}/k/n`);
+    await d.req(T.SET_PERMS, args(`${b}/k`, 'n0', 'r5'));
+    await g.req(T.WATCH, args(`${b}/k`, 'k'));
+    await g.drain();
+    await d.req(T.RM, args(`${b}/k/n`));
+    await g.drain();
+    await W(d, `${b}/k/n`);
+    await d.req(T.SET_PERMS, args(`${b}/k/n`, 'n0'));
+    await g.drain();
+    const tx = await d.start();
+    await d.req(T.RM, args(`${b}/k/n`), tx);
+    await d.req(T.TRANSACTION_END, args('T'), tx);
+    await g.drain();
+    await x.setDomains([]);
   },
 
   'DIRECTORY of a big node is E2BIG; DIRECTORY_PART chunks it by byte offsets': async (x, b) => {

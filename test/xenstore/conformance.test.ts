@@ -26,7 +26,11 @@ describeReal('cxenstored', 'the mock answers like cxenstored 4.17', () => {
     const base = `/conf${n++}`;
     it(name, async () => {
       const expected = await transcript(
-        socketTarget(() => real.socketPath, (d) => real.setDomains(d.map((domid) => ({ domid, state: 'running' as const })))),
+        socketTarget(
+          () => real.socketPath,
+          (d) => real.setDomains(d.map((domid) => ({ domid, state: 'running' as const }))),
+          () => real.dir,
+        ),
         fn,
         base,
       );
