@@ -1,10 +1,11 @@
 // Real guests that tsxend created on real Xen report what they see: every device class, from
 // inside the guest, then destroy leaves nothing behind (no domain, node, loop device or process).
 
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { describeXen } from '../fixtures/xenvm.js';
-import { guestConfig, guestReport, xenSession, type Xen } from './session.js';
+import { REPO, describeXen } from '../fixtures/xenvm.js';
+import { cliEnv, guestConfig, guestReport, xenSession, type Xen } from './session.js';
 
 const x = xenSession();
 
@@ -67,6 +68,20 @@ describeXen('guests tsxend creates on real Xen', 'why' in x ? x.why : undefined,
     expect(ps).toContain(`-xen-domid ${domid} `);
     expect(ps).toContain('-machine xenpv');
     expect((await xen.vm.run(`xenstore-read /local/domain/0/device-model/${domid}/state`)).trim()).toBe('running');
+  });
+
+  it('attaches to the console through the daemon (xenconsoled\'s pty): the guest\'s output arrives and a typed line reaches it', async () => {
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [`${REPO}bin/tsxend.js`, 'console', name, '--timeout', '20'], { env: { ...process.env, ...cliEnv(xen.session) } });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString('latin1')));
+      child.on('close', (code) => resolve({ code: code ?? 1, out }));
+      // Typed once the console is attached and the guest is ticking.
+      setTimeout(() => child.stdin.end('tsx-typed-line\r'), 8000);
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/TSXCOUNT \d+ cpus=/);
+    expect(r.out).toContain('TSXECHO tsx-typed-line');
   });
 
   it('destroys it and leaves nothing: no domain, no node, no loop device, no device model', async () => {

@@ -99,7 +99,12 @@ describeXen('the lifecycle on real Xen', 'why' in x ? x.why : undefined, () => {
   it('reboots: the guest reboots itself and comes back as a new domain with the same devices', async () => {
     const before = await view();
     await xen.ok(['reboot', name]);
-    const after = await view();
+    // reboot returns once the guest has shut down; the restart is a new create of its own.
+    let after = await view();
+    for (const end = Date.now() + 600_000; after.state !== 'running' && Date.now() < end; ) {
+      await new Promise((r) => setTimeout(r, 2000));
+      after = await view();
+    }
     expect(after.domid).not.toBe(before.domid);
     expect(after.uuid).toBe(before.uuid);
     expect(after.state).toBe('running');

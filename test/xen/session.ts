@@ -37,13 +37,20 @@ export interface Xen {
   ok(args: readonly string[], timeoutMs?: number): Promise<string>;
 }
 
+/** What the CLI here needs to reach the daemon in dom0: HTTPS on the forwarded port, the token, the CA. */
+export const cliEnv = (s: { dir: string; port: number }): Record<string, string> => ({
+  TSXEND_CONNECT: `https://127.0.0.1:${s.port}`,
+  TSXEND_TOKEN_FILE: `${s.dir}/token`,
+  TSXEND_CA_FILE: `${s.dir}/tls.crt`,
+});
+
 export function cliIn(s: { dir: string; port: number }) {
   return (args: readonly string[], timeoutMs = 900_000) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, [`${REPO}bin/tsxend.js`, ...args], {
         cwd: REPO,
         timeout: timeoutMs,
-        env: { ...process.env, TSXEND_CONNECT: `https://127.0.0.1:${s.port}`, TSXEND_TOKEN_FILE: `${s.dir}/token`, TSXEND_CA_FILE: `${s.dir}/tls.crt` },
+        env: { ...process.env, ...cliEnv(s) },
       }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
     });
 }

@@ -2,7 +2,7 @@
 # /init of the real-Xen tests' PV guest. It reports on its console what the guest sees, one
 # "TSXREPORT key value..." line per fact, then "TSXREPORT end", then counts once a second
 # ("TSXCOUNT n cpus=ONLINE mem=KB blk=xvda,... net=eth0,...") until the domain is shut down,
-# rebooted or destroyed.
+# rebooted or destroyed; a line typed on its console is echoed back ("TSXECHO line").
 # Kernel command line knobs: tsx.ip=ADDR/LEN (eth0's address), tsx.ping=ADDR (what to ping),
 # tsx.crash=N (panic after N counts: the domain crashes).
 /bin/busybox --install -s /bin
@@ -77,5 +77,6 @@ while :; do
   # What udev does on a distribution (this kernel has no uevent helper): a vcpu the toolstack
   # made available again appears offline, and is put online.
   for c in /sys/devices/system/cpu/cpu[1-9]*/online; do [ -e "$c" ] && [ "$(cat "$c")" = 0 ] && echo 1 > "$c"; done
-  sleep 1
+  # A line typed on the console comes back, so a test can show input reaches the guest.
+  if read -r -t 1 line; then echo "TSXECHO $line"; fi
 done
