@@ -86,6 +86,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
   const timeouts = options.timeouts ?? DEFAULT_HOTPLUG_TIMEOUTS;
   const scripts = new Semaphore(options.concurrency ?? 4);
   const running: Running = { daemons: new Map(), exited: new Set() };
+  const tearingDown = new WeakSet<BackendDaemon>();
 
   const view = (v: DeviceView, state: DeviceView['state']): DeviceView => ({ ...v, state });
 
@@ -168,6 +169,9 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       running.exited.add(ctx.domid);
       running.daemons.delete(ctx.domid);
     }
+    // A daemon whose domain is being torn down may leave on its own (the device model exits
+    // once its devices close): that is the teardown going as planned, not a failure.
+    if (d !== undefined && tearingDown.has(d)) return;
     ctx.emit({ type: 'backend.exited', devClass: 'vfb', devid, outcome: 'failed', data: { exitCode: code, stderrTail: stderr } });
   }
 
@@ -296,6 +300,8 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     async destroyDevices(ctx: DomainDeviceContext, views: readonly DeviceView[], opts: { force: boolean }): Promise<{ leftovers: string[] }> {
       const leftovers: string[] = [];
       const closeDeadline = Math.min(ctx.deadline, Date.now() + (options.closeTimeoutMs ?? 10_000));
+      const own = running.daemons.get(ctx.domid);
+      if (own) tearingDown.add(own);
       // Ask every backend to close at once, then wait for each.
       await Promise.all(
         views.map(async (v) => {

@@ -54,6 +54,28 @@ describe('framebuffer daemon supervision', () => {
     await b.dm.destroyDevices(ctx, active, { force: true });
   });
 
+  it('a daemon that leaves on its own while its domain is torn down (as the device model does) is no failure, and is not waited for', async () => {
+    const [node, script] = defaultVfbCommand().argv as [string, string];
+    // The simulator, and an exit of its own as soon as the toolstack asks the vfb to close
+    // ($7 is the store's socket: node script --domid N --backend-domid 0 --xenstore PATH).
+    const vfbState = '/local/domain/0/backend/vfb/34/0/state';
+    const leaveOnClose = `"$0" "$@" & p=$!; until s=$(XENSTORED_PATH=$7 xenstore-read ${vfbState} 2>/dev/null); [ "\${s:-0}" -ge 5 ]; do sleep 0.05; done; kill $p; exit 0`;
+    // A disk whose hotplug remove takes a while, as the real block script does, so the daemon
+    // is gone before the teardown gets to stopping it; a close deadline far past the test's
+    // timeout, so that waiting for the unserved devices would fail it.
+    const slowRemove = async (req: { args: readonly string[] }) => (req.args[0] === 'remove' ? (await new Promise((r) => setTimeout(r, 1500)), undefined) : undefined);
+    b = await startBench({ respond: slowRemove, dm: { closeTimeoutMs: 600_000, vfbCommand: { argv: ['sh', '-c', leaveOnClose, node, script] } } });
+    const { config: withDisk } = parseXl('name = "fb2"\nuuid = "fbfbfbfb-0000-4000-8000-0000000000f2"\nkernel = "/k"\nvfb = [ "vnc=1" ]\ndisk = [ "/srv/fb2.img,xvda,w" ]\n');
+    const planned = Object.entries(withDisk.devices).map(([uuid, entry]) => ({ uuid, entry }));
+    b.mock.domains.create(34, 'paused');
+    const journal = new UndoJournal();
+    const ctx = b.ctx(34, withDisk.uuid);
+    const active = await b.dm.activateDevices(ctx, await b.dm.writeDevices(ctx, planned, journal), journal);
+    const { leftovers } = await b.dm.destroyDevices({ ...ctx, deadline: Date.now() + 600_000 }, active, { force: false });
+    expect(leftovers).toEqual([]);
+    expect(b.events.filter((e) => e.type === 'backend.exited')).toEqual([]);
+  });
+
   it('a daemon that starts after its devices were removed (toolstack killed, domain torn down) resurrects nothing and exits', async () => {
     b = await startBench();
     b.mock.domains.create(32, 'paused');
