@@ -1,5 +1,7 @@
-// One daemon's side of a differential run: CONNS raw socket connections, the transaction ids
-// this daemon handed out, and each request's exact exchange written down as a Step.
+// One daemon's side of a differential run: CONNS raw socket connections (plus, in the guest
+// file, the guest's connection, which outlives runs: its transaction ids keep counting, alike
+// on both daemons as long as every earlier run matched), the transaction ids this daemon
+// handed out, and each request's exact exchange written down as a Step.
 
 import { args, RawClient, type RawMessage, T } from '../mock-raw-client.js';
 import { BOGUS_TX, CONNS, GUEST_DOMID } from './ops.js';
