@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { createEnvironment } from '../dist/lifecycle/environment.js';
 import { validateConfig } from '../dist/config/validate.js';
-import { BasicDeviceManager } from '../dist/lifecycle/basic-devices.js';
+import { BasicDeviceManager } from '../dist/sim/index.js';
 import { startCxenstored } from './xenstored-lib.mjs';
 
 const argv = process.argv.slice(2);

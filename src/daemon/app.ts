@@ -10,6 +10,7 @@ import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import type { Orchestrator } from '../lifecycle/api.js';
 import type { ConsoleSource } from '../lifecycle/console.js';
+import type { WorldReport } from '../lifecycle/world.js';
 import { registerConsoleRoute } from './console-route.js';
 import { WS_PROTOCOL, presentedAuthorization, type TokenAuth } from './auth.js';
 import { isPublicWebPath, registerWebConsole } from './web.js';
@@ -43,6 +44,8 @@ export interface AppOptions {
   readonly https?: { cert: Buffer; key: Buffer };
   /** Guests' consoles for GET /v1/domains/{ref}/console. */
   readonly consoles?: ConsoleSource;
+  /** Which world each part runs in, for GET /v1/host. */
+  readonly world?: WorldReport;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -129,7 +132,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerDomainRoutes(app, deps);
   registerDeviceRoutes(app, deps);
   registerTaskRoutes(app, options.orchestrator);
-  registerHostRoutes(app, options.orchestrator, options.metrics, options.version);
+  registerHostRoutes(app, options.orchestrator, options.metrics, options.version, options.world);
   registerEventStream(app, options.orchestrator, options.metrics, { maxBufferedBytes: options.maxEventBufferBytes ?? 1024 * 1024 });
   registerConsoleRoute(app, options.orchestrator, options.consoles);
   registerWebConsole(app);

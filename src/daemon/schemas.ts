@@ -88,6 +88,20 @@ export const destroyReport = Type.Object(
   { title: 'DestroyReport' },
 );
 
+export const world = Type.Object(
+  {
+    kind: stringEnum(['real', 'simulated'], 'The world the daemon composed: the real one only next to real Xen (/dev/xen/privcmd); a daemon on real Xen refuses to start with any simulated part (TSX_ERR_SIMULATED_ON_XEN)'),
+    hypervisor: stringEnum(['xen', 'simulated'], 'xen: libxenctrl/libxenguest; simulated: the hypervisor in memory'),
+    xenstore: stringEnum(['xenstored', 'embedded-mock'], "a xenstored over its socket, or the daemon's in-process mock"),
+    backends: stringEnum(['kernel', 'simulated', 'injected'], "dom0's kernel backends (blkback, netback…) or the backend simulator"),
+    hotplug: stringEnum(['scripts', 'simulated', 'simulated+scripts', 'injected'], 'the hotplug scripts of /etc/xen/scripts, or simulated ones (simulated+scripts: those TSXEND_SIM_REAL_SCRIPTS names run for real)'),
+    vfb: stringEnum(['qemu-xenpv', 'simfb', 'injected'], "the vfb/vkbd backend: Xen's device model (QEMU xenpv), or the framebuffer simulator"),
+    guests: stringEnum(['real', 'simulated', 'none'], 'real guests, or simulated ones (their frontends and kernels)'),
+    console: stringEnum(['xenconsoled-pty', 'simulated'], "the ptys xenconsoled serves, or the simulated guests' serial lines"),
+  },
+  { title: 'World', additionalProperties: false },
+);
+
 export const hostInfo = Type.Object(
   {
     hypervisor: stringEnum(['simulated', 'xen']),
@@ -95,6 +109,7 @@ export const hostInfo = Type.Object(
     nrCpus: Type.Integer(),
     totalMemoryKiB: Type.Integer(),
     freeMemoryKiB: Type.Integer(),
+    world: Type.Optional(world),
     tsxendVersion: Type.String(),
     nodeVersion: Type.String(),
   },

@@ -7,6 +7,7 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { ConfigStore, Orchestrator } from '../lifecycle/api.js';
 import type { ConsoleSource } from '../lifecycle/console.js';
+import type { WorldReport } from '../lifecycle/world.js';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { TokenAuth, readTokenFile } from './auth.js';
@@ -28,6 +29,8 @@ export interface DaemonEnvironment {
   readonly xenstoreOps?: () => number;
   /** Guests' consoles (GET /v1/domains/{ref}/console); without it that route answers 409. */
   readonly consoles?: ConsoleSource;
+  /** Which world each part runs in (GET /v1/host). */
+  readonly world?: WorldReport;
   close(): Promise<void>;
 }
 
@@ -116,6 +119,7 @@ export async function startDaemon(options: ServeOptions, deps: DaemonDeps): Prom
         version,
         logger: log.child({ listener: l.kind === 'unix' ? l.path : `${l.host}:${l.port}` }),
         ...(environment.consoles ? { consoles: environment.consoles } : {}),
+        ...(environment.world ? { world: environment.world } : {}),
         ...(l.kind === 'tcp' && tokens ? { auth: tokens } : {}),
         ...(l.kind === 'tcp' && tls ? { https: tls } : {}),
         isStopping: () => stopping !== undefined,

@@ -29,7 +29,8 @@ import { DEFAULT_HOTPLUG_TIMEOUTS, RealHotplugRunner, scriptTimeout, Semaphore, 
 import { relativeBackendPath } from './paths.js';
 import { readDevices } from './readback.js';
 import { controllerFor } from './registry.js';
-import { defaultVfbCommand, findDaemonByEnv, isSameProcess, procStart, startVfbDaemon, superviseForeignDaemon, type BackendDaemon, type VfbCommand } from './vfb/supervisor.js';
+import { qemuXenpvCommand } from './vfb/qemu.js';
+import { findDaemonByEnv, isSameProcess, procStart, startVfbDaemon, superviseForeignDaemon, type BackendDaemon, type VfbCommand } from './vfb/supervisor.js';
 import { waitFor } from './wait.js';
 import { removeDeviceNodes, writeDevice } from './writer.js';
 
@@ -38,6 +39,7 @@ export interface DeviceManagerOptions {
   timeouts?: HotplugTimeouts;
   /** Scripts running at once across all domains (default 4). */
   concurrency?: number;
+  /** The vfb/vkbd backend daemon (default: Xen's device model; the simulated world names its simulator). */
   vfbCommand?: VfbCommand;
   /** Socket of the store in use, handed to scripts (XENSTORED_PATH) and backend daemons. */
   xenstoredPath?: string;
@@ -82,7 +84,9 @@ function ctlCtx(ctx: DomainDeviceContext, backend: number): ControllerContext {
 }
 
 export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceManager {
+  // The defaults are the real world's; a stand-in is only ever passed in (src/sim).
   const hotplug = options.hotplug ?? new RealHotplugRunner();
+  const vfbCommand = options.vfbCommand ?? qemuXenpvCommand();
   const timeouts = options.timeouts ?? DEFAULT_HOTPLUG_TIMEOUTS;
   const scripts = new Semaphore(options.concurrency ?? 4);
   const running: Running = { daemons: new Map(), exited: new Set() };
@@ -182,7 +186,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     let reject: (e: Error) => void = () => undefined;
     const died = new Promise<never>((_, r) => (reject = r));
     died.catch(() => undefined);
-    const cmd = options.vfbCommand ?? defaultVfbCommand();
+    const cmd = vfbCommand;
     const args = { domid: ctx.domid, backendDomid: vfb.backendDomid, name: ctx.name, xenstoredPath: options.xenstoredPath, vfb: vfb.config as VfbConfig };
     if (cmd.prepare) {
       await cmd.prepare(ctx.xs, args);
@@ -349,7 +353,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       }
       if (views.some((v) => v.class === 'vfb')) {
         await ctx.xs.rm(daemonRecord(ctx.domid)).catch(() => undefined);
-        await (options.vfbCommand ?? defaultVfbCommand()).cleanup?.(ctx.xs, ctx.domid).catch(() => undefined);
+        await vfbCommand.cleanup?.(ctx.xs, ctx.domid).catch(() => undefined);
       }
       for (const v of views) {
         leftovers.push(...(await removeDeviceNodes(ctx.xs, v).catch((err: unknown) => [`${v.backendPath} (${(err as Error).message})`])));

@@ -15,8 +15,11 @@ export const HYPERVISOR_KINDS: readonly HypervisorKind[] = ['simulated', 'xen', 
 export const PRIVCMD_PATH = '/dev/xen/privcmd';
 
 export interface SelectDeps {
-  /** Builds the embedded simulated hypervisor (owned by the lifecycle layer). */
-  readonly createSimulated: () => Hypervisor | Promise<Hypervisor>;
+  /**
+   * Builds the simulated hypervisor (it lives in src/sim). Without it, a choice of the
+   * simulation answers undefined: the caller's environment makes the simulated world itself.
+   */
+  readonly createSimulated?: () => Hypervisor | Promise<Hypervisor>;
   /** Options of the real one (library paths: tests load the recording fake). */
   readonly xen?: XenHypervisorOptions;
   /** Where the privcmd device is looked for (tests). */
@@ -51,11 +54,16 @@ export function resolveHypervisorKind(kind: HypervisorKind, privcmdPath = PRIVCM
   return existsSync(privcmdPath) ? 'xen' : 'simulated';
 }
 
-/** Answers a ready hypervisor of the chosen kind (simulated, xen or auto); for Xen the libraries are loaded and opened now. */
-export async function selectHypervisor(kind: string, deps: SelectDeps): Promise<Hypervisor> {
+/**
+ * Answers a ready hypervisor of the chosen kind (simulated, xen or auto); for Xen the libraries
+ * are loaded and opened now. The simulation is answered only when deps can build it.
+ */
+export async function selectHypervisor(kind: string, deps: SelectDeps & { createSimulated: NonNullable<SelectDeps['createSimulated']> }): Promise<Hypervisor>;
+export async function selectHypervisor(kind: string, deps: SelectDeps): Promise<Hypervisor | undefined>;
+export async function selectHypervisor(kind: string, deps: SelectDeps): Promise<Hypervisor | undefined> {
   const { privcmd, libs } = fromEnv({ ...deps, ...(deps.xen?.libs ? { libs: deps.xen.libs } : {}) });
   const chosen = resolveHypervisorKind(parseHypervisorKind(kind), privcmd);
-  if (chosen === 'simulated') return deps.createSimulated();
+  if (chosen === 'simulated') return deps.createSimulated?.();
   if (!existsSync(privcmd)) {
     throw new TsxError(
       E_XEN_UNAVAILABLE,

@@ -69,6 +69,17 @@ export type DomainStateChange =
   | { type: 'changed'; info: DomainInfo }
   | { type: 'destroyed'; domid: number };
 
+/** A domain's state as xenstored's view of the hypervisor sees it (the mock's registry, the stub's domains file). */
+export type PublishedState = 'running' | 'paused' | 'shutdown' | 'dying' | 'crashed';
+
+/**
+ * Where a hypervisor that xenstored cannot ask itself tells it which domains exist (the
+ * simulated one always; Xen on the test suite's recording fake). Implementations: src/sim/publish.ts.
+ */
+export interface DomainPublisher {
+  publish(domains: readonly { domid: number; state: PublishedState }[]): Promise<void>;
+}
+
 export interface Hypervisor {
   readonly kind: 'simulated' | 'xen';
   hostInfo(): Promise<HostInfo>;

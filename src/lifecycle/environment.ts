@@ -1,36 +1,48 @@
-// Environments: everything one orchestrator needs, opened together and closed together.
-//  - createEnvironment(): for tests and tools — embedded mock or a xenstored socket, the
-//    simulated hypervisor or a given one, the devices layer (or its stand-in).
-//  The daemon builds its own on top of createEnvironment (src/daemon/wiring.ts).
+// Environments: everything one orchestrator needs, opened together and closed together: the
+// store (embedded mock or a xenstored socket), the hypervisor (simulated, or a given one), and a
+// World (world.ts) for the rest — the real one next to real Xen, the simulated one (src/sim/)
+// everywhere else. This module is the one seam through which lifecycle reaches the simulated
+// world. The daemon builds its own on top of createEnvironment (src/daemon/wiring.ts).
 // Against a real xenstored without Xen, the simulated hypervisor publishes its domains to the
 // LD_PRELOAD stub's domains file named by TSXEND_SIM_DOMAINS_FILE.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { createDeviceManager, qemuXenpvCommand, RealHotplugRunner, SimulatedHotplugRunner, startBackendSimulator, startGuestFrontends, uniformHotplugTimeouts, type HotplugRunner } from '../devices/index.js';
+import { createDeviceManager, uniformHotplugTimeouts } from '../devices/index.js';
 import type { DeviceManager } from '../devices/api.js';
-import { RegistryPublisher } from '../hypervisor/simulated-publish.js';
-import { SimulatedHypervisor, type SimulatedHypervisorOptions } from '../hypervisor/simulated.js';
 import type { Hypervisor } from '../hypervisor/types.js';
+import { RegistryPublisher, SimGuests, SimulatedHypervisor, simulatedWorld, type SimGuestsOptions, type SimulatedHypervisorOptions } from '../sim/index.js';
 import { MockXenstored } from '../xenstore/mock/index.js';
 import { openXenstore } from '../xenstore/index.js';
 import type { XenstoreClient } from '../xenstore/types.js';
 import type { ConfigStore } from './api.js';
 import { MemoryConfigStore } from './config-store.js';
 import { DomainOrchestrator, type OrchestratorDeps } from './orchestrator.js';
-import { SimGuests, type FrontendDriver, type SimGuestsOptions } from './sim-guest.js';
 import type { ConsoleSource } from './console.js';
 import { PtyConsoleSource } from './console-pty.js';
+import { realWorld } from './world-real.js';
+import { refuseSimulatedOnXen, type World, type WorldContext, type WorldReport } from './world.js';
+
+/** Where real Xen's hypercall device is (the binding may be pointed at a stand-in; this is not). */
+export const XEN_PRIVCMD = '/dev/xen/privcmd';
 
 export interface EnvironmentOptions {
   readonly xenstore: 'embedded' | { socket: string };
   readonly hypervisor?: 'simulated' | Hypervisor;
   readonly simulated?: SimulatedHypervisorOptions;
-  /** Simulated guests (default on wherever the backends are simulated: no real /dev/xen/privcmd). */
+  /** Simulated guests (default on in the simulated world; the real world's guests are real). */
   readonly guests?: SimGuestsOptions | false;
+  /** A device manager of the caller's (tests, bench): the world's backends, scripts and vfb are then not used. */
   readonly devices?: DeviceManager;
+  /**
+   * The world to compose (default: the real one where the hypervisor is Xen on the real
+   * /dev/xen/privcmd, the simulated one elsewhere). Tests name one to prove the refusal.
+   */
+  readonly world?: World;
+  /** Where real Xen's privcmd is looked for (default /dev/xen/privcmd; tests). */
+  readonly privcmdPath?: string;
   /** Every hotplug script's timeout in ms (default DEFAULT_HOTPLUG_TIMEOUTS: 40 s per class). */
   readonly hotplugTimeoutMs?: number;
   /** Xen's device model, the vfb/vkbd backend on real Xen (default DEFAULT_DEVICE_MODEL). */
@@ -51,51 +63,9 @@ export interface Environment {
   readonly store: ConfigStore;
   /** Guests' consoles: the simulated guests' own, else the ptys xenconsoled publishes. */
   readonly consoles: ConsoleSource;
+  /** Which world each part runs in. */
+  readonly world: WorldReport;
   close(): Promise<void>;
-}
-
-/**
- * The devices layer of an environment. With real Xen: the real hotplug scripts, and the kernel's
- * backends. Otherwise: simulated scripts (nothing touches the host), the kernel-backend
- * simulator, and guests whose frontend drivers are the devices layer's simulator. Backend
- * daemons (vfb) and scripts reach the store over `xenstoredPath`.
- */
-async function devicesFor(
-  real: boolean,
-  xs: XenstoreClient,
-  xenstoredPath: string,
-  openConnection: () => Promise<XenstoreClient>,
-  cleanups: (() => Promise<void>)[],
-  options: Pick<EnvironmentOptions, 'hotplugTimeoutMs' | 'deviceModel'>,
-): Promise<DeviceManager> {
-  const timeouts = options.hotplugTimeoutMs === undefined ? {} : { timeouts: uniformHotplugTimeouts(options.hotplugTimeoutMs) };
-  // Real Xen: the kernel's backends, the real scripts, and Xen's device model for vfb/vkbd.
-  if (real) return createDeviceManager({ hotplug: new RealHotplugRunner(), xenstoredPath, vfbCommand: qemuXenpvCommand(options.deviceModel), ...timeouts });
-  const backendXs = await openConnection();
-  cleanups.push(() => backendXs.close());
-  const backends = await startBackendSimulator(backendXs);
-  cleanups.push(() => backends.stop());
-  return createDeviceManager({ hotplug: simulatedHotplug(xs), xenstoredPath, ...timeouts });
-}
-
-
-/**
- * Simulated scripts, except those TSXEND_SIM_REAL_SCRIPTS names (comma-separated basenames,
- * e.g. `block`): those run for real next to the simulated backends, so tests can see what
- * they leave on the host (loop devices).
- */
-function simulatedHotplug(xs: XenstoreClient): HotplugRunner {
-  const sim = new SimulatedHotplugRunner(xs);
-  const real = new Set((process.env['TSXEND_SIM_REAL_SCRIPTS'] ?? '').split(',').filter((n) => n !== ''));
-  if (real.size === 0) return sim;
-  const runner = new RealHotplugRunner();
-  return {
-    run: (req) => (real.has(basename(req.script)) ? runner.run(req) : sim.run(req)),
-    settle: async (uuid, waitMs) => {
-      const [a, b] = await Promise.all([runner.settle(uuid, waitMs), sim.settle(uuid, waitMs)]);
-      return { found: a.found + b.found, killed: a.killed + b.killed, paths: [...a.paths, ...b.paths].sort(), waitedMs: Math.max(a.waitedMs, b.waitedMs) };
-    },
-  };
 }
 
 export async function createEnvironment(options: EnvironmentOptions): Promise<Environment> {
@@ -142,32 +112,44 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
     } else hypervisor = options.hypervisor;
     cleanups.push(() => hypervisor.close());
 
-    const openConnection = () => (mock ? openXenstore({ kind: 'embedded' }, { embedded: mock }) : openXenstore({ kind: 'socket', path: xenstoredPath }));
-    // Real backends (kernel drivers, real hotplug scripts) and real guests exist only where Xen
-    // does: the real /dev/xen/privcmd, not the stand-in TSXEND_XEN_PRIVCMD may name so that the
-    // binding starts on the recording fake. That fake gets the simulated backends and guests, like
-    // the simulated hypervisor, so the same flows run on it.
-    const realBackends = hypervisor.kind === 'xen' && existsSync('/dev/xen/privcmd');
-    const devices = options.devices ?? (await devicesFor(realBackends, xs, xenstoredPath, openConnection, cleanups, options));
-    let guests: SimGuests | undefined;
-    if (!realBackends && options.guests !== false) {
-      // A guest's frontends use a connection of the guest's own where the store allows it (the
-      // mock), so they meet the guest's permissions.
-      const m = mock;
-      const frontendDriver: FrontendDriver | undefined = options.devices
-        ? undefined
-        : async (domid) => {
-            const conn = m ? await openXenstore({ kind: 'embedded' }, { embedded: { connect: () => m.connect({ domid }) } }) : await openConnection();
-            const sim = await startGuestFrontends(conn, domid, guestXs).catch(async (err: unknown) => {
-              await conn.close();
-              throw err;
-            });
-            return { stop: async () => (await sim.stop(), await conn.close()) };
-          };
-      const g = new SimGuests(hypervisor, guestXs, { ...(options.guests || {}), ...(frontendDriver ? { frontendDriver } : {}) });
-      guests = g;
-      cleanups.push(() => g.close());
+    // The real world (kernel backends, real scripts, the device model, real guests) exists only
+    // where Xen does: the real /dev/xen/privcmd, not the stand-in TSXEND_XEN_PRIVCMD may name so
+    // that the binding starts on the recording fake. That fake gets the simulated world, like the
+    // simulated hypervisor, so the same flows run on it.
+    const onXenHost = hypervisor.kind === 'xen' && existsSync(options.privcmdPath ?? XEN_PRIVCMD);
+    const world = options.world ?? (onXenHost ? realWorld(options.deviceModel === undefined ? {} : { deviceModel: options.deviceModel }) : simulatedWorld(options.guests === undefined ? {} : { guests: options.guests }));
+    const parts = world.describe();
+    const report: WorldReport = {
+      kind: world.kind,
+      hypervisor: hypervisor.kind,
+      xenstore: mock ? 'embedded-mock' : 'xenstored',
+      ...parts,
+      ...(options.devices ? { backends: 'injected', hotplug: 'injected', vfb: 'injected' } : {}),
+    };
+    // Before any backend, script runner or guest starts.
+    refuseSimulatedOnXen(report, onXenHost);
+
+    const m = mock;
+    const ctx: WorldContext = {
+      hypervisor,
+      xs,
+      guestXs,
+      xenstoredPath,
+      openConnection: () => (m ? openXenstore({ kind: 'embedded' }, { embedded: m }) : openXenstore({ kind: 'socket', path: xenstoredPath })),
+      openGuestConnection: (domid) =>
+        m ? openXenstore({ kind: 'embedded' }, { embedded: { connect: () => m.connect({ domid }) } }) : openXenstore({ kind: 'socket', path: xenstoredPath }),
+    };
+    let devices = options.devices;
+    if (!devices) {
+      const own = await world.startDevices(ctx);
+      cleanups.push(() => own.stop());
+      const timeouts = options.hotplugTimeoutMs === undefined ? {} : { timeouts: uniformHotplugTimeouts(options.hotplugTimeoutMs) };
+      // Backend daemons (vfb) and scripts reach the store over xenstoredPath.
+      devices = createDeviceManager({ hotplug: own.hotplug, vfbCommand: own.vfbCommand, xenstoredPath, ...timeouts });
     }
+    const worldGuests = await world.startGuests(ctx, options.devices === undefined);
+    cleanups.push(() => worldGuests.stop());
+    const guests = worldGuests.guests instanceof SimGuests ? worldGuests.guests : undefined;
     const store = options.store ?? new MemoryConfigStore();
     const orchestrator = new DomainOrchestrator({ ...options.orchestrator, xs, hypervisor, devices, store, ...(options.logger ? { logger: options.logger } : {}) });
     cleanups.push(() => orchestrator.stop());
@@ -175,7 +157,8 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
       orchestrator,
       xs,
       hypervisor,
-      consoles: guests ? guests.consoleSource() : new PtyConsoleSource(xs),
+      consoles: worldGuests.consoles ?? new PtyConsoleSource(xs),
+      world: report,
       ...(simulated ? { simulated } : {}),
       ...(guests ? { guests } : {}),
       ...(mock ? { mock } : {}),

@@ -20,3 +20,5 @@ export const E_NOT_MANAGED = defineError('TSX_ERR_NOT_MANAGED', 409, 'The domain
 export const E_STOPPING = defineError('TSX_ERR_STOPPING', 503, 'The orchestrator is stopping and accepts no new operations');
 
 export const E_CONSOLE_UNAVAILABLE = defineError('TSX_ERR_CONSOLE_UNAVAILABLE', 409, "The domain's console cannot be attached now (not running, or no console pty published in xenstore)");
+
+export const E_SIMULATED_ON_XEN = defineError('TSX_ERR_SIMULATED_ON_XEN', 500, 'The hypervisor is real Xen but a part of the environment would be simulated (details list them): refused at start');

@@ -4,9 +4,15 @@
 
 import { E_ABORTED, TsxError } from '../errors.js';
 import type { Watch, XenstoreClient } from '../xenstore/types.js';
-import type { DeviceView } from './api.js';
-import { deviceStateOf } from './basic-devices.js';
+import type { DeviceState, DeviceView } from './api.js';
 import { E_DEVICES_TIMEOUT } from './errors.js';
+
+/** A XenbusState node's value as a device state (a missing or unknown one: initialising). */
+const STATE_NAMES: Record<string, DeviceState> = { '1': 'initialising', '2': 'init-wait', '3': 'init-wait', '4': 'connected', '5': 'closing', '6': 'closed' };
+
+export function deviceStateOf(value: string | undefined): DeviceState {
+  return (value !== undefined && STATE_NAMES[value]) || 'initialising';
+}
 
 export interface ArmedWait {
   /** Resolves with the devices' final views when all are Connected; typed failure otherwise. */

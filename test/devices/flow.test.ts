@@ -3,7 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { orderedDeviceRefs, parseXl } from '../../src/config/index.js';
-import { startGuestFrontends } from '../../src/devices/index.js';
+import { startGuestFrontends } from '../../src/sim/index.js';
 import { isError } from '../../src/errors.js';
 import { E_HOTPLUG_FAILED, E_HOTPLUG_HUNG, E_BACKEND_NEVER_READY } from '../../src/devices/errors.js';
 import { UndoJournal } from '../../src/util/journal.js';

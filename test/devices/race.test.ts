@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseXl, type DeviceEntry } from '../../src/config/index.js';
-import { controllerFor, defaultVfbCommand, createDeviceManager, FakeHotplugRunner } from '../../src/devices/index.js';
+import { controllerFor, createDeviceManager, FakeHotplugRunner } from '../../src/devices/index.js';
+import { simfbCommand } from '../../src/sim/index.js';
 import { isError } from '../../src/errors.js';
 import { E_DEVICE_FOREIGN_WRITER } from '../../src/devices/errors.js';
 import { UndoJournal } from '../../src/util/journal.js';
@@ -33,7 +34,7 @@ function devicesIn(order: string[]): { uuid: string; entry: DeviceEntry }[] {
 }
 
 async function runDaemon(b: Bench, domid: number, delayMs = 0, stray = false): Promise<() => void> {
-  const [node, script] = defaultVfbCommand().argv as [string, string];
+  const [node, script] = simfbCommand().argv as [string, string];
   const child = spawn(node, [script, '--domid', String(domid), '--xenstore', b.socket, '--delay-ms', String(delayMs), ...(stray ? ['--unguarded'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   await once(child.stdout, 'data'); // "ready": its start-up writes are in the store
   return () => child.kill('SIGKILL');
@@ -78,7 +79,7 @@ describe('the vfb/vkbd race of changeset 14926', () => {
   it('cannot happen with tsxend: even given the old order, nothing starts before every node exists', async () => {
     for (const delay of [0, 0, 5, 25]) {
       await b.close();
-      b = await startBench({ dm: { vfbCommand: { argv: [...defaultVfbCommand().argv, '--delay-ms', String(delay)] } } });
+      b = await startBench({ dm: { vfbCommand: { argv: [...simfbCommand().argv, '--delay-ms', String(delay)] } } });
       for (let domid = 1; domid <= 3; domid++) {
         b.mock.domains.create(domid, 'paused');
         const ctx = b.ctx(domid, '14926000-0000-4000-8000-000000014926');

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDeviceManager, FakeHotplugRunner, startBackendSimulator, type Simulator } from '../../src/devices/index.js';
+import { createDeviceManager, FakeHotplugRunner } from '../../src/devices/index.js';
+import { simfbCommand, startBackendSimulator, type Simulator } from '../../src/sim/index.js';
 import type { DeviceManager, DomainDeviceContext } from '../../src/devices/api.js';
 import type { HotplugRequest } from '../../src/devices/hotplug.js';
 import { openXenstore, type XenstoreClient } from '../../src/xenstore/index.js';
@@ -46,7 +47,7 @@ export async function startBench(options: { respond?: Parameters<typeof scriptLi
   // What xen-init-dom0 leaves on every host: dom0's home.
   await xs.write('/local/domain/0/domid', '0');
   const hotplug = new FakeHotplugRunner(scriptLike(xs, options.respond));
-  const dm = createDeviceManager({ hotplug, xenstoredPath: socket, ...options.dm });
+  const dm = createDeviceManager({ hotplug, xenstoredPath: socket, vfbCommand: simfbCommand(), ...options.dm });
   const backends = await startBackendSimulator(await openXenstore({ kind: 'embedded' }, { embedded: mock }), { kinds: ['vbd', 'qdisk', 'vif', 'vtpm', 'console', 'vinput'] });
   const events: Bench['events'] = [];
   return {

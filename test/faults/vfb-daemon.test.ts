@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseXl } from '../../src/config/index.js';
-import { defaultVfbCommand } from '../../src/devices/index.js';
+import { simfbCommand } from '../../src/sim/index.js';
 import { E_BACKEND_DAEMON_EXITED } from '../../src/devices/errors.js';
 import { isError } from '../../src/errors.js';
 import { UndoJournal } from '../../src/util/journal.js';
@@ -42,7 +42,7 @@ describe('framebuffer daemon supervision', () => {
   });
 
   it('a daemon that dies after the create is reported as backend.exited', async () => {
-    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const [node, script] = simfbCommand().argv as [string, string];
     // Runs the real simulator, then kills it once it has served the devices for a moment.
     b = await startBench({ dm: { vfbCommand: { argv: ['sh', '-c', '"$0" "$@" & p=$!; sleep 1; kill -9 $p; wait $p', node, script] } } });
     b.mock.domains.create(31, 'paused');
@@ -55,7 +55,7 @@ describe('framebuffer daemon supervision', () => {
   });
 
   it('a daemon that leaves on its own while its domain is torn down (as the device model does) is no failure, and is not waited for', async () => {
-    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const [node, script] = simfbCommand().argv as [string, string];
     // The simulator, and an exit of its own as soon as the toolstack asks the vfb to close
     // ($7 is the store's socket: node script --domid N --backend-domid 0 --xenstore PATH).
     const vfbState = '/local/domain/0/backend/vfb/34/0/state';
@@ -84,7 +84,7 @@ describe('framebuffer daemon supervision', () => {
     const ctx = b.ctx(32, config.uuid);
     const written = await b.dm.writeDevices(ctx, devices, new UndoJournal());
     // The daemon of a killed toolstack, still starting while a restarted one tears the devices down.
-    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const [node, script] = simfbCommand().argv as [string, string];
     const child = spawn(node, [script, '--domid', '32', '--xenstore', b.socket, '--delay-ms', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = once(child, 'exit');
     await b.dm.destroyDevices(ctx, written, { force: true });

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryPublisher, type DomainPublisher } from '../../src/hypervisor/simulated-publish.js';
+import { RegistryPublisher, type DomainPublisher } from '../../src/sim/index.js';
 import type { Hypervisor } from '../../src/hypervisor/types.js';
 import { XenHypervisor } from '../../src/hypervisor/xen/index.js';
 import { WireClient } from '../../src/xenstore/client.js';

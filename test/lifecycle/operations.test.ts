@@ -285,7 +285,7 @@ describe('reconcile at start', () => {
       await o.stop();
       // A second orchestrator on the same store, xenstore and hypervisor.
       const { DomainOrchestrator } = await import('../../src/lifecycle/orchestrator.js');
-      const { BasicDeviceManager } = await import('../../src/lifecycle/basic-devices.js');
+      const { BasicDeviceManager } = await import('../../src/sim/index.js');
       const o2 = new DomainOrchestrator({ xs: env.xs, hypervisor: env.hypervisor, devices: new BasicDeviceManager(), store });
       await o2.start();
       const byName = new Map(o2.listDomains().domains.map((d) => [d.name, d]));

@@ -4,7 +4,8 @@
 // as it was before the domain, backends and VM path included.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDeviceManager, SimulatedHotplugRunner } from '../../src/devices/index.js';
+import { createDeviceManager } from '../../src/devices/index.js';
+import { simfbCommand, SimulatedHotplugRunner } from '../../src/sim/index.js';
 import type { StoredDomain } from '../../src/lifecycle/api.js';
 import { MemoryConfigStore } from '../../src/lifecycle/config-store.js';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
@@ -28,7 +29,7 @@ describe('reconcile of a create or destroy the daemon died in', () => {
   /** The first daemon dies (stops listening), a second starts on the same store, xenstore and hypervisor. */
   const restart = async () => {
     await env.orchestrator.stop();
-    const o2 = new DomainOrchestrator({ xs: env.xs, hypervisor: env.hypervisor, devices: createDeviceManager({ hotplug: new SimulatedHotplugRunner(env.xs) }), store });
+    const o2 = new DomainOrchestrator({ xs: env.xs, hypervisor: env.hypervisor, devices: createDeviceManager({ hotplug: new SimulatedHotplugRunner(env.xs), vfbCommand: simfbCommand() }), store });
     await o2.start();
     return o2;
   };
@@ -53,7 +54,7 @@ describe('reconcile of a create or destroy the daemon died in', () => {
     const o = new DomainOrchestrator({
       xs: env.xs,
       hypervisor: env.hypervisor,
-      devices: createDeviceManager({ hotplug: new SimulatedHotplugRunner(env.xs) }),
+      devices: createDeviceManager({ hotplug: new SimulatedHotplugRunner(env.xs), vfbCommand: simfbCommand() }),
       store,
       inject: (step) => (step === 'activate-devices' ? new Promise<void>((r) => (hang = r)) : undefined),
     });

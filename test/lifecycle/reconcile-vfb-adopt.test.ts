@@ -6,7 +6,8 @@
 // torn down at start stops the daemon it had started.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDeviceManager, defaultVfbCommand, SimulatedHotplugRunner, type VfbCommand } from '../../src/devices/index.js';
+import { createDeviceManager, type VfbCommand } from '../../src/devices/index.js';
+import { simfbCommand, SimulatedHotplugRunner } from '../../src/sim/index.js';
 import { E_BACKEND_DAEMON_EXITED } from '../../src/devices/errors.js';
 import type { StoredDomain } from '../../src/lifecycle/api.js';
 import { MemoryConfigStore } from '../../src/lifecycle/config-store.js';
@@ -41,7 +42,7 @@ describe('reconcile re-adopts a domain with its framebuffer daemon supervised', 
     await env.close();
   });
 
-  const dm = (vfbCommand?: VfbCommand) => createDeviceManager({ hotplug: new SimulatedHotplugRunner(env.xs), xenstoredPath: socket, daemonPollMs: 100, ...(vfbCommand ? { vfbCommand } : {}) });
+  const dm = (vfbCommand?: VfbCommand) => createDeviceManager({ hotplug: new SimulatedHotplugRunner(env.xs), xenstoredPath: socket, daemonPollMs: 100, vfbCommand: vfbCommand ?? simfbCommand() });
   /** The first daemon creates the domain, then dies: its vfb daemon runs on, nobody's child now. */
   async function createThenDie(vfbCommand?: VfbCommand, name = 'fb'): Promise<{ uuid: string; domid: number; pid: number }> {
     const o1 = new DomainOrchestrator({ xs: env.xs, hypervisor: env.hypervisor, devices: dm(vfbCommand), store });
@@ -82,7 +83,7 @@ describe('reconcile re-adopts a domain with its framebuffer daemon supervised', 
   });
 
   it('destroy stops the adopted daemon as it stops a child (one that would not stop by itself)', async () => {
-    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const [node, script] = simfbCommand().argv as [string, string];
     // Serves, and after its devices close stays alive as the same process (exec): only a stop ends it.
     const { uuid, pid } = await createThenDie({ argv: ['sh', '-c', '"$0" "$@"; exec sleep 600', node, script] });
     const o2 = await restart();
@@ -114,7 +115,7 @@ describe('reconcile re-adopts a domain with its framebuffer daemon supervised', 
   });
 
   it('a daemon whose record is missing (killed between spawn and record, or lost with xenstored) is found by its environment', async () => {
-    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const [node, script] = simfbCommand().argv as [string, string];
     const { uuid, domid, pid } = await createThenDie({ argv: ['sh', '-c', '"$0" "$@"; exec sleep 600', node, script] });
     await env.xs.rm(`/libxl/${domid}/vfb-daemon`);
     const o2 = await restart();
@@ -126,7 +127,7 @@ describe('reconcile re-adopts a domain with its framebuffer daemon supervised', 
   });
 
   it('a create the daemon died in is torn down at start, its recorded daemon stopped', async () => {
-    const [node, script] = defaultVfbCommand().argv as [string, string];
+    const [node, script] = simfbCommand().argv as [string, string];
     const { uuid, pid } = await createThenDie({ argv: ['sh', '-c', '"$0" "$@"; exec sleep 600', node, script] });
     await store.save({ ...(await record(uuid)), phase: 'creating' });
     const o2 = await restart();

@@ -1,12 +1,12 @@
 // tsxend doctor: checks what a dom0 needs before tsxend can create domains, and says how to
 // fix each miss, one line per thing (xapi's "make libxl happy" lesson: name what is missing).
 
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, lstat, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { defaultSocketPath, parseEndpoint } from '../client.js';
+import { defaultSocketPath, parseEndpoint, type ApiClient } from '../client.js';
 import { EXIT } from '../command.js';
 import { clientCommand } from '../daemon-cli.js';
 
@@ -135,13 +135,46 @@ async function checkDevice(path: string, what: string): Promise<Check> {
   }
 }
 
+const PRIVCMD = '/dev/xen/privcmd';
+const WORLD_PARTS = ['hypervisor', 'xenstore', 'backends', 'hotplug', 'vfb', 'guests', 'console'] as const;
+type World = { kind: string } & Partial<Record<(typeof WORLD_PARTS)[number], string>>;
+
+/**
+ * Which world each part runs in: the running daemon's own answer (GET /v1/host), else what
+ * `tsxend serve` would run on this host. A daemon running the simulation on a Xen host is
+ * flagged: on a dom0 the simulation runs only when asked for by name.
+ */
+async function checkWorld(client: () => ApiClient, privcmd: string): Promise<{ check: Check; world: (World & { source: 'daemon' }) | { source: 'host'; kind: 'real' | 'simulated' } }> {
+  const xen = existsSync(privcmd);
+  let world: World | undefined;
+  try {
+    world = (await client().get<{ world?: World }>('/v1/host')).world;
+  } catch {
+    world = undefined;
+  }
+  if (world) {
+    const parts = WORLD_PARTS.map((p) => `${p}=${world[p] ?? '?'}`).join(', ');
+    const detail = `the daemon runs the ${world.kind} world: ${parts}`;
+    const check: Check =
+      xen && world.kind !== 'real'
+        ? { check: 'world', status: 'warn', detail: `${detail}, on a host with Xen (${privcmd})`, fix: 'restart it with --hypervisor xen --xenstore socket:/run/xenstored/socket' }
+        : { check: 'world', status: 'ok', detail };
+    return { check, world: { source: 'daemon', ...world } };
+  }
+  const kind = xen ? 'real' : 'simulated';
+  const detail = xen
+    ? `no daemon answers; on this host (${privcmd}) 'tsxend serve --hypervisor xen --xenstore socket:/run/xenstored/socket' runs the real world: kernel backends, hotplug scripts, qemu-xenpv, real guests, xenconsoled's ptys (the embedded, simulated default is refused here)`
+    : `no daemon answers; without ${privcmd}, 'tsxend serve' runs the simulated world (hypervisor, backends, scripts, framebuffer, guests and consoles of src/sim)`;
+  return { check: { check: 'world', status: 'ok', detail }, world: { source: 'host', kind } };
+}
+
 export const command = clientCommand({
-  summary: 'check what a dom0 needs (xenstored, hotplug scripts, state dir, API socket, /dev/xen) and how to fix each miss',
+  summary: 'check what a dom0 needs (xenstored, hotplug scripts, state dir, API socket, /dev/xen) and how to fix each miss, and say which world (real or simulated) each part runs in',
   usage: 'doctor [--hypervisor xen] [--xenstore PATH] [--state-dir DIR] [--scripts-dir DIR] [--json]',
   help: '  --hypervisor xen   also check what real Xen needs (libxenctrl and friends, control domain)',
   options: { xenstore: { type: 'string' }, 'state-dir': { type: 'string' }, 'scripts-dir': { type: 'string' }, hypervisor: { type: 'string' } },
   positionals: 0,
-  async run({ values, json }, io) {
+  async run({ values, json, client }, io) {
     const env = io.env;
     const stateDir =
       (typeof values['state-dir'] === 'string' ? values['state-dir'] : undefined) ??
@@ -163,8 +196,10 @@ export const command = clientCommand({
       const { xenDoctorChecks } = await import('../../hypervisor/select.js');
       for (const c of await xenDoctorChecks()) if (!checks.some((x) => x.check === c.check)) checks.push(c);
     }
+    const world = await checkWorld(client, PRIVCMD);
+    checks.push(world.check);
     const failed = checks.filter((c) => c.status === 'fail').length;
-    if (json) io.stdout(JSON.stringify({ ok: failed === 0, checks }, null, 2) + '\n');
+    if (json) io.stdout(JSON.stringify({ ok: failed === 0, checks, world: world.world }, null, 2) + '\n');
     else {
       for (const c of checks) {
         io.stdout(`${c.status.toUpperCase().padEnd(5)}${c.check}: ${c.detail}\n${c.fix && c.status !== 'ok' ? `     fix: ${c.fix}\n` : ''}`);

@@ -2,6 +2,8 @@ import { clientCommand, output } from '../daemon-cli.js';
 
 interface Host {
   hypervisor: string;
+  /** Which world each part runs in (real or simulated). */
+  world?: { kind: string } & Record<string, string>;
   version: string;
   nrCpus: number;
   totalMemoryKiB: number;
@@ -24,6 +26,9 @@ export const command = clientCommand({
         ['nr_cpus', host.nrCpus],
         ['total_memory', `${Math.floor(host.totalMemoryKiB / 1024)} MiB`],
         ['free_memory', `${Math.floor(host.freeMemoryKiB / 1024)} MiB`],
+        ...(host.world
+          ? [['world', host.world.kind], ...['hypervisor', 'xenstore', 'backends', 'hotplug', 'vfb', 'guests', 'console'].map((p) => [`world_${p}`, host.world?.[p] ?? '?'])]
+          : []),
         ['tsxend_version', host.tsxendVersion],
         ['node_version', host.nodeVersion],
         ...(health ? [['xenstore', String(health.xenstore)], ['domains', String(health.domains)], ['event_seq', String(health.seq)]] : []),

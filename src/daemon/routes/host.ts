@@ -3,13 +3,19 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Orchestrator } from '../../lifecycle/api.js';
+import type { WorldReport } from '../../lifecycle/world.js';
 import type { Metrics } from '../metrics.js';
 import * as S from '../schemas.js';
 
-export function registerHostRoutes(app: FastifyInstance, orch: Orchestrator, metrics: Metrics, version: string): void {
+export function registerHostRoutes(app: FastifyInstance, orch: Orchestrator, metrics: Metrics, version: string, world?: WorldReport): void {
   app.get('/v1/host', {
-    schema: { operationId: 'getHost', summary: 'Host totals, free memory and versions (xm info)', tags: ['host'], response: { 200: S.hostInfo, ...S.errorReplies() } },
-  }, async () => ({ ...(await orch.hostInfo()), tsxendVersion: version, nodeVersion: process.version }));
+    schema: {
+      operationId: 'getHost',
+      summary: 'Host totals, free memory, versions (xm info), and which world each part runs in (real or simulated)',
+      tags: ['host'],
+      response: { 200: S.hostInfo, ...S.errorReplies() },
+    },
+  }, async () => ({ ...(await orch.hostInfo()), ...(world ? { world } : {}), tsxendVersion: version, nodeVersion: process.version }));
 
   app.get('/v1/health', {
     schema: {

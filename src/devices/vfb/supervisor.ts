@@ -1,13 +1,11 @@
 // Starts and supervises a framebuffer backend daemon for one domain: its exit is noticed and
-// reported, and destroy kills it. The command is configurable: on real Xen, Xen's device model
-// (qemu.ts); in the simulated world, the bundled simfb.js.
+// reported, and destroy kills it. The command is configurable: Xen's device model (qemu.ts, the
+// default), or what the simulated world names (src/sim: the bundled simfb.js).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { VfbConfig } from '../../config/model.js';
 import type { XenstoreClient } from '../../xenstore/types.js';
 import { processesWithEnv, procStat } from '../procfs.js';
-import { fileURLToPath } from 'node:url';
 
 /** What a backend daemon is started for. */
 export interface VfbDaemonArgs {
@@ -23,7 +21,7 @@ export interface VfbCommand {
   readonly kind?: 'qemu-xenpv' | 'simulated';
   /** Program and leading arguments. */
   readonly argv: readonly string[];
-  /** The arguments appended for one domain (default: simfb's --domid, --backend-domid, --xenstore). */
+  /** The arguments appended for one domain (default: xen-vncfb's --domid, --backend-domid, --xenstore). */
   readonly args?: (a: VfbDaemonArgs) => string[];
   readonly env?: Readonly<Record<string, string>>;
   /** Xenstore the program expects before it starts (the device model's directory). */
@@ -34,14 +32,8 @@ export interface VfbCommand {
   readonly cleanup?: (xs: XenstoreClient, domid: number) => Promise<void>;
 }
 
-const simfbArgs = (a: VfbDaemonArgs): string[] => ['--domid', String(a.domid), '--backend-domid', String(a.backendDomid), '--xenstore', a.xenstoredPath];
-
-/** simfb.js next to this module (dist), or the compiled copy when running from sources. */
-export function defaultVfbCommand(): VfbCommand {
-  const here = fileURLToPath(new URL('./simfb.js', import.meta.url));
-  const script = existsSync(here) ? here : here.replace(/\/src\/devices\/vfb\/simfb\.js$/, '/dist/devices/vfb/simfb.js');
-  return { kind: 'simulated', argv: [process.execPath, script] };
-}
+/** A backend daemon's arguments as xen-vncfb took them (and the bundled simulator does). */
+const daemonArgs = (a: VfbDaemonArgs): string[] => ['--domid', String(a.domid), '--backend-domid', String(a.backendDomid), '--xenstore', a.xenstoredPath];
 
 export interface BackendDaemon {
   readonly pid: number | undefined;
@@ -56,7 +48,7 @@ export function startVfbDaemon(
 ): BackendDaemon {
   const [prog, ...lead] = cmd.argv;
   const vncpasswd = opts.vfb.vncpasswd;
-  const child: ChildProcess = spawn(prog!, [...lead, ...(cmd.args ?? simfbArgs)(opts)], {
+  const child: ChildProcess = spawn(prog!, [...lead, ...(cmd.args ?? daemonArgs)(opts)], {
     env: {
       ...process.env,
       ...cmd.env,

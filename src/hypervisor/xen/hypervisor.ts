@@ -9,13 +9,14 @@ import type {
   BuildSpec,
   DomainCreateSpec,
   DomainInfo,
+  DomainPublisher,
   DomainStateChange,
   HostInfo,
   Hypervisor,
+  PublishedState,
   ShutdownReason,
 } from '../types.js';
 import { E_XEN_CALL_FAILED } from '../errors.js';
-import type { DomainPublisher, PublishedState } from '../simulated-publish.js';
 import { Xc, type XenLibPaths } from './binding.js';
 import { cpumapBytes, xlCpumap } from './affinity.js';
 import { buildPv, buildPvh, checkBuildable, type DomainFacts } from './build.js';

@@ -4,7 +4,7 @@
 // Initialised (blkback also needs the hotplug script's `physical-device`, netback its
 // `hotplug-status=connected`); Closing (written by the toolstack) → Closed.
 
-import type { Watch, XenstoreClient } from '../../xenstore/types.js';
+import type { Watch, XenstoreClient } from '../xenstore/types.js';
 
 export interface Simulator {
   stop(): Promise<void>;

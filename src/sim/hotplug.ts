@@ -3,8 +3,8 @@
 // without touching the host (no loop devices, no bridges). With real Xen, RealHotplugRunner
 // runs the real scripts.
 
-import type { XenstoreClient } from '../../xenstore/types.js';
-import { InflightScripts, type HotplugRequest, type HotplugResult, type HotplugRunner, type StrayScripts } from '../hotplug.js';
+import type { XenstoreClient } from '../xenstore/types.js';
+import { InflightScripts, type HotplugRequest, type HotplugResult, type HotplugRunner, type StrayScripts } from '../devices/index.js';
 
 export class SimulatedHotplugRunner implements HotplugRunner {
   readonly #inflight = new InflightScripts();

@@ -12,7 +12,7 @@ import type { Hypervisor, ShutdownReason } from '../hypervisor/types.js';
 import { isError } from '../errors.js';
 import { E_XS_DISCONNECTED, E_XS_UNAVAILABLE } from '../xenstore/errors.js';
 import type { Watch, XenstoreClient } from '../xenstore/types.js';
-import { SimConsole, SimConsoleSource } from './sim-console.js';
+import { SimConsole, SimConsoleSource } from './console.js';
 
 interface Guest {
   domid: number;

@@ -7,8 +7,8 @@
 //   [--delay-ms N] [--wait-for-backends] [--unguarded]. The VNC password, if any, arrives in $TSXEND_VNCPASSWD.
 
 import { parseArgs } from 'node:util';
-import { openXenstore } from '../../xenstore/index.js';
-import { switchState, writeIfPresent } from '../sim/backend.js';
+import { openXenstore } from '../xenstore/index.js';
+import { switchState, writeIfPresent } from './backend.js';
 
 const { values } = parseArgs({
   options: {

@@ -1,7 +1,7 @@
 // The simulated guest's serial line: what the embedded default's `tsxend console` shows.
 
 import { describe, expect, it } from 'vitest';
-import { SimConsole, SimConsoleSource } from '../../src/lifecycle/sim-console.js';
+import { SimConsole, SimConsoleSource } from '../../src/sim/index.js';
 
 function setup() {
   const shutdowns: string[] = [];

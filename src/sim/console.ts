@@ -5,8 +5,8 @@
 // so a late attach sees what was printed before, like xenconsoled's log.
 
 import { TsxError } from '../errors.js';
-import { ConsoleListeners, type ConsoleSource, type ConsoleStream } from './console.js';
-import { E_CONSOLE_UNAVAILABLE } from './errors.js';
+import { ConsoleListeners, type ConsoleSource, type ConsoleStream } from '../lifecycle/console.js';
+import { E_CONSOLE_UNAVAILABLE } from '../lifecycle/errors.js';
 
 const BACKLOG_BYTES = 64 * 1024;
 

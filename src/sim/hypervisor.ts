@@ -13,8 +13,8 @@ import {
   E_HV_NO_CPUS,
   E_HV_NO_DOMAIN,
   E_HV_NO_MEMORY,
-} from './errors.js';
-import { DomainsFilePublisher, type DomainPublisher, type PublishedState } from './simulated-publish.js';
+} from '../hypervisor/errors.js';
+import { DomainsFilePublisher, type DomainPublisher, type PublishedState } from './publish.js';
 import type {
   BuildResult,
   BuildSpec,
@@ -24,7 +24,7 @@ import type {
   HostInfo,
   Hypervisor,
   ShutdownReason,
-} from './types.js';
+} from '../hypervisor/types.js';
 
 export interface SimulatedHypervisorOptions {
   /** Host memory, KiB (default 16 GiB). Dom0's share is not counted. */

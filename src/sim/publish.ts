@@ -3,12 +3,9 @@
 // receive the full list each time; the publisher works out the difference.
 
 import { rename, writeFile } from 'node:fs/promises';
+import type { DomainPublisher, PublishedState } from '../hypervisor/types.js';
 
-export type PublishedState = 'running' | 'paused' | 'shutdown' | 'dying' | 'crashed';
-
-export interface DomainPublisher {
-  publish(domains: readonly { domid: number; state: PublishedState }[]): Promise<void>;
-}
+export type { DomainPublisher, PublishedState };
 
 /** The stub's format: one line `<domid> <state>`; dom0 is implicit. Replaced atomically. */
 export class DomainsFilePublisher implements DomainPublisher {

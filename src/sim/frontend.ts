@@ -6,7 +6,7 @@
 // Give it a connection opened as the guest where the store allows (the mock), so the
 // permissions it meets are the guest's.
 
-import type { Watch, XenstoreClient } from '../../xenstore/types.js';
+import type { Watch, XenstoreClient } from '../xenstore/types.js';
 import { switchState, type Simulator } from './backend.js';
 
 const RING: Record<string, [string, string][]> = {

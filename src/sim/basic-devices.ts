@@ -1,8 +1,7 @@
-// STAND-IN DeviceManager, used only while src/devices/index.ts (createDeviceManager) does not
-// exist. Small on purpose: libxl's generic frontend/backend write (xenstore.md §5.2) in one
-// transaction per device with libxl's permissions, a few keys per class, a simulated backend
+// STAND-IN DeviceManager of the simulated world (bench/ --devices basic and a few tests; no
+// environment ever picks it). Small on purpose: libxl's generic frontend/backend write
+// (xenstore.md §5.2) in one transaction per device with libxl's permissions, a few keys per class, a simulated backend
 // (state 2 and hotplug-status=connected) in place of hotplug, and destroy = rm + path cleanup.
-// Replace with createDeviceManager from src/devices when it lands (environment.ts does so).
 
 import type { DeviceClass, DeviceEntry } from '../config/model.js';
 import { vdevToNumber } from '../config/vdev.js';
@@ -12,14 +11,8 @@ import { isError } from '../errors.js';
 import { ENOENT } from '../xenstore/errors.js';
 import { ownedBy } from '../xenstore/perms.js';
 import type { XenstoreClient, XsOps } from '../xenstore/types.js';
-import type { DeviceState, DeviceView } from './api.js';
-import { armDevicesConnected } from './wait.js';
-
-const STATE_NAMES: Record<string, DeviceState> = { '1': 'initialising', '2': 'init-wait', '3': 'init-wait', '4': 'connected', '5': 'closing', '6': 'closed' };
-
-export function deviceStateOf(value: string | undefined): DeviceState {
-  return (value !== undefined && STATE_NAMES[value]) || 'initialising';
-}
+import type { DeviceView } from '../lifecycle/api.js';
+import { armDevicesConnected, deviceStateOf } from '../lifecycle/wait.js';
 
 function backendKind(entry: DeviceEntry): string {
   if (entry.class === 'vbd') return entry.config.backendtype === 'qdisk' ? 'qdisk' : entry.config.backendtype === 'tap' ? 'vbd3' : 'vbd';
