@@ -1,5 +1,5 @@
 // A guest's console, attached. A ConsoleSource opens one domain's console as a byte stream: the
-// simulated guests' serial line (sim-console.ts) or, on real Xen, the pty that xenconsoled
+// simulated guests' serial line (src/sim/console.ts) or, on real Xen, the pty that xenconsoled
 // serves and names in /local/domain/<domid>/console/tty (console-pty.ts). The daemon's
 // websocket route and so `tsxend console` see only this interface.
 

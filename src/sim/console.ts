@@ -164,7 +164,7 @@ export class SimConsole {
   }
 }
 
-/** The simulated guests' consoles as a ConsoleSource (see sim-guest.ts). */
+/** The simulated guests' consoles as a ConsoleSource (see guest.ts). */
 export class SimConsoleSource implements ConsoleSource {
   readonly kind = 'simulated';
 

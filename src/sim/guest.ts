@@ -4,7 +4,7 @@
 //    (standing in for the backend driver reacting) backend to Connected (4);
 //  - control/shutdown: cleared, then the shutdown hypercall with the reason (poweroff and halt
 //    both mean poweroff to Linux);
-//  - a serial console (sim-console.ts): a boot banner and a prompt, attachable while the domain
+//  - a serial console (console.ts): a boot banner and a prompt, attachable while the domain
 //    exists (the embedded default's `tsxend console`).
 // Guests use their own xenstore connection, so the toolstack's round-trip counts stay its own.
 
