@@ -147,10 +147,15 @@ type World = { kind: string } & Partial<Record<(typeof WORLD_PARTS)[number], str
 async function checkWorld(client: () => ApiClient, privcmd: string): Promise<{ check: Check; world: (World & { source: 'daemon' }) | { source: 'host'; kind: 'real' | 'simulated' } }> {
   const xen = existsSync(privcmd);
   let world: World | undefined;
+  let answered = false;
   try {
     world = (await client().get<{ world?: World }>('/v1/host')).world;
+    answered = true;
   } catch {
     world = undefined;
+  }
+  if (answered && !world) {
+    return { check: { check: 'world', status: 'warn', detail: 'the daemon does not say which world its parts run in (a tsxend older than this one)', fix: 'upgrade and restart the daemon' }, world: { source: 'host', kind: existsSync(privcmd) ? 'real' : 'simulated' } };
   }
   if (world) {
     const parts = WORLD_PARTS.map((p) => `${p}=${world[p] ?? '?'}`).join(', ');
