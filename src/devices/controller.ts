@@ -35,6 +35,11 @@ export interface DevController<C extends DeviceClass = DeviceClass> {
   script?(config: DeviceConfigByClass[C]): string;
   /** Extra environment for the hotplug script (vif: `vif`, `netdev`). */
   scriptEnv?(config: DeviceConfigByClass[C], ctx: ControllerContext, devid: number): Record<string, string>;
+  /**
+   * Why the script probably failed, when it said nothing itself (no hotplug-error, no stderr):
+   * Xen's `block` exits 1 silently for a backing file that does not exist.
+   */
+  explainFailure?(config: DeviceConfigByClass[C]): string | undefined;
 }
 
 /** Fields of a config that must never reach xenstore or logs. */

@@ -79,6 +79,12 @@ function backendDomid(name: string, resolve?: (n: string) => number | undefined)
   return id;
 }
 
+/** ` (probably: WHY)` when the controller can tell why a silent script failed, else ''. */
+function explained(ctrl: DevController, cfg: never): string {
+  const why = ctrl.explainFailure?.(cfg);
+  return why === undefined ? '' : ` (probably: ${why})`;
+}
+
 function ctlCtx(ctx: DomainDeviceContext, backend: number): ControllerContext {
   return { domid: ctx.domid, uuid: ctx.uuid, name: ctx.name, backendDomid: backend, ...(ctx.protocol ? { protocol: ctx.protocol } : {}) };
 }
@@ -130,7 +136,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
       const [hotplugError, backendState] = await Promise.all([ctx.xs.tryRead(`${v.backendPath}/hotplug-error`), ctx.xs.tryRead(`${v.backendPath}/state`)]);
       throw new TsxError(
         E_HOTPLUG_FAILED,
-        `hotplug script ${script} ${args.join(' ')} for ${v.class} ${v.devid} exited ${r.exitCode}: ${hotplugError ?? (r.stderrTail.split('\n').at(-1) || 'no message')}`,
+        `hotplug script ${script} ${args.join(' ')} for ${v.class} ${v.devid} exited ${r.exitCode}: ${hotplugError ?? (r.stderrTail.split('\n').at(-1) || `no message${explained(ctrl, cfg)}`)}`,
         { details: { ...details, hotplugError: hotplugError ?? null, backendState: backendState ?? null } },
       );
     }

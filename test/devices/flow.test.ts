@@ -108,6 +108,22 @@ describe('device phases on the mock', () => {
     expect(after).toEqual(before);
   });
 
+  it("says why when the script fails silently, as Xen's block does for a backing file that does not exist", async () => {
+    await b.close();
+    b = await startBench({ respond: async (req) => (req.args[0] === 'add' && req.env['XENBUS_TYPE'] === 'vbd' ? { exitCode: 1, stderrTail: '' } : undefined) });
+    await prepareDomain(b, 10);
+    const { config, devices } = planned();
+    const journal = new UndoJournal();
+    const ctx = b.ctx(10, config.uuid);
+    const err = await b.dm
+      .writeDevices(ctx, devices, journal)
+      .then((w) => b.dm.activateDevices(ctx, w, journal))
+      .catch((e: unknown) => e);
+    expect(isError(err, E_HOTPLUG_FAILED)).toBe(true);
+    expect((err as Error).message).toMatch(/exited 1: no message \(probably: \/srv\/flow\.img does not exist\)$/);
+    await journal.rollback();
+  });
+
   it('kills a hung script at its timeout with TSX_ERR_HOTPLUG_HUNG', async () => {
     await b.close();
     b = await startBench({ respond: async (req) => (req.args[0] === 'online' && req.env['XENBUS_TYPE'] === 'vif' ? { exitCode: null as unknown as number, timedOut: true } : undefined) });

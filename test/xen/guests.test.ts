@@ -98,4 +98,27 @@ describeXen('guests tsxend creates on real Xen', 'why' in x ? x.why : undefined,
     );
     expect(left).toBe('Domain-0\n--- nodes\n--- loops\n--- processes\n');
   });
+
+  it('rolls a failed create back on real Xen: a missing backing file fails typed and leaves no domain, node or loop device', async () => {
+    const bad = 'badisk';
+    const cfg = `${xen.session.dir}/${bad}.cfg`;
+    writeFileSync(cfg, guestConfig(xen, bad, ["disk = [ 'file:/tmp/no-such-disk.img,xvda,w' ]", "vif = [ 'bridge=xenbr0' ]", "vfb = [ 'vnc=1,vnclisten=127.0.0.1' ]"]));
+    const r = await xen.cli(['create', cfg, '--quiet', '--json']);
+    expect(r.code).not.toBe(0);
+    // The real block script's own words reach the user, under a stable code.
+    expect(r.stderr + r.stdout).toMatch(/TSX_ERR_HOTPLUG_(FAILED|STATUS_ERROR)/);
+    expect(r.stderr + r.stdout).toContain('/tmp/no-such-disk.img');
+    expect((await xen.cli(['list', bad])).code).not.toBe(0);
+    const left = await xen.vm.run(
+      [
+        "xl list | tail -n +2 | awk '{print $1}'",
+        'echo "--- nodes"; xenstore-ls -f /local/domain | grep -v "^/local/domain/0" || true',
+        'xenstore-ls -f /local/domain/0/backend 2>/dev/null | grep -v "^/local/domain/0/backend/[a-z0-9]* = " || true',
+        'xenstore-list /vm 2>/dev/null || true; xenstore-list /libxl 2>/dev/null || true',
+        'echo "--- loops"; losetup -a',
+        'echo "--- processes"; ps -eo args | grep -E "[x]en-qemu-system|[/]etc/xen/scripts" || true',
+      ].join('; '),
+    );
+    expect(left).toBe('Domain-0\n--- nodes\n--- loops\n--- processes\n');
+  });
 });

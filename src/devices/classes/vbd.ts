@@ -1,5 +1,6 @@
 // Block devices: blkback (phy, with the `block` hotplug script) or qemu's qdisk.
 
+import { existsSync } from 'node:fs';
 import { vdevToNumber } from '../../config/vdev.js';
 import type { DevController } from '../controller.js';
 import { defined, genericBackend, genericFrontend, scriptPath } from './common.js';
@@ -14,6 +15,7 @@ export const vbd: DevController<'vbd'> = {
   frontendState: true,
   activation: 'hotplug-script',
   script: (c) => scriptPath(c.script ?? 'block'),
+  explainFailure: (c) => (c.target.startsWith('/') && !existsSync(c.target) ? `${c.target} does not exist` : undefined),
   frontendEntries: (c, ctx, devid) =>
     defined([
       ...genericFrontend(ctx),
