@@ -7,10 +7,13 @@
 #      unpauses; waits for the initrd's marker on the console;
 #   2. checks `tsxend list` and Xen's own view (xl list, xenstore) agree;
 #   3. shuts it down (the guest powers off through xenbus) and waits until it is gone;
-#   4. creates a second one and destroys it;
+#   4. creates a second one with a disk, a nic (on $BRIDGE, default xenbr0, if it exists) and a
+#      framebuffer (if Xen's device model is installed), whose init reports on its console what
+#      it sees (test/xen/guest/init.sh); checks each device is there; destroys it;
 #   5. checks nothing is left: no domain in Xen, no /local/domain/N, no /vm/UUID, no backends.
 # It refuses to run where there is no Xen. Run as root:  scripts/dom0-smoke.sh
-# Knobs: TSXEND (the tsxend command), TSXEND_CONNECT (use a running daemon), KERNEL
+# Knobs: MODULES_DIR (the guest kernel's modules, default /lib/modules/$(uname -r)), BRIDGE,
+# TSXEND (the tsxend command), TSXEND_CONNECT (use a running daemon), KERNEL
 # (default /boot/vmlinuz-$(uname -r)), SMOKE_TIMEOUT (seconds per wait, default 60),
 # TSXEND_SMOKE_PRIVCMD (the privcmd device looked for; for tests).
 set -euo pipefail
@@ -126,13 +129,44 @@ for _ in $(seq 1 "$TIMEOUT"); do
 done
 xenstore-read "/local/domain/$DOMID/name" >/dev/null 2>&1 && die "domain $DOMID still in xenstore ${TIMEOUT}s after shutdown"
 
-# ---- 6. destroy: a second guest, destroyed while running --------------------------------------
+# ---- 6. devices, from inside a second guest; then destroyed while running ---------------------
+# The guest's init (test/xen/guest/init.sh, the one the real-Xen test suite uses) reports what it
+# sees on its console: each disk with the marker written into its backing file, each nic, the
+# framebuffer and input devices. Its frontend drivers come from MODULES_DIR.
 NAME2="$NAME-b"
-sed "s/^name = .*/name = \"$NAME2\"/" "$WORK/guest.cfg" >"$WORK/guest2.cfg"
+MODULES_DIR=${MODULES_DIR:-/lib/modules/$(uname -r)}
+BRIDGE=${BRIDGE:-xenbr0}
+MODULES_DIR=$MODULES_DIR "$HERE/scripts/xenvm/guest-initrd.sh" "$WORK/report-initrd.gz" "$HERE/test/xen/guest/init.sh" xen-blkfront xen-netfront \
+  || die "could not build the report initrd from $MODULES_DIR (set MODULES_DIR to the guest kernel's modules)"
+truncate -s 16M "$WORK/disk.img"
+printf 'SMOKEDISK' | dd of="$WORK/disk.img" conv=notrunc status=none
+{
+  sed -e "s/^name = .*/name = \"$NAME2\"/" -e "s|^ramdisk = .*|ramdisk = \"$WORK/report-initrd.gz\"|" -e 's/^extra = .*/extra = "console=hvc0"/' "$WORK/guest.cfg"
+  echo "disk = [ 'file:$WORK/disk.img,xvda,w' ]"
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then echo "vif = [ 'bridge=$BRIDGE' ]"; fi
+  if [ -x /usr/libexec/xen-qemu-system-i386 ]; then echo "vfb = [ 'vnc=1,vnclisten=127.0.0.1' ]"; echo "vkb = [ '' ]"; fi
+} >"$WORK/guest2.cfg"
 DOMS+=("$NAME2")
-$TSXEND create "$WORK/guest2.cfg" --quiet
+say "create $NAME2 (paused) with $(grep -cE '^(disk|vif|vfb)' "$WORK/guest2.cfg") kinds of device"
+$TSXEND create "$WORK/guest2.cfg" -p --quiet
 DOMID2=$(field "$NAME2" domid)
 UUID2=$(field "$NAME2" uuid)
+TTY2=$(xenstore-read "/local/domain/$DOMID2/console/tty" 2>/dev/null || true)
+for _ in $(seq 1 "$TIMEOUT"); do [ -n "$TTY2" ] && break; sleep 1; TTY2=$(xenstore-read "/local/domain/$DOMID2/console/tty" 2>/dev/null || true); done
+[ -n "$TTY2" ] || die "no console tty for $NAME2"
+timeout "$TIMEOUT" sed -n -e '/TSXREPORT end/q' -e '/TSXREPORT/p' <"$TTY2" | tr -d '\r' >"$WORK/report.txt" &
+READER=$!
+$TSXEND unpause "$NAME2"
+wait "$READER" || true
+grep -q 'TSXREPORT vbd xvda .* marker SMOKEDISK' "$WORK/report.txt" || die "the guest did not see its disk with the marker: $(cat "$WORK/report.txt")"
+if grep -q '^vif' "$WORK/guest2.cfg"; then
+  grep -q 'TSXREPORT xenbus vif-0 state Connected' "$WORK/report.txt" || die "the guest's nic is not connected: $(cat "$WORK/report.txt")"
+fi
+if grep -q '^vfb' "$WORK/guest2.cfg"; then
+  grep -q 'TSXREPORT vfb fb0' "$WORK/report.txt" && grep -q 'TSXREPORT input Xen_Virtual_Keyboard' "$WORK/report.txt" \
+    || die "the guest has no framebuffer or keyboard: $(cat "$WORK/report.txt")"
+fi
+say "the guest sees: $(grep -oE 'TSXREPORT (vbd|vif|vfb|input) [^ ]+' "$WORK/report.txt" | sed 's/TSXREPORT //' | tr '\n' ' ')"
 say "destroy $NAME2 (domid $DOMID2)"
 $TSXEND destroy "$NAME2"
 
@@ -145,6 +179,7 @@ for d in "$DOMID" "$DOMID2"; do
   done
 done
 for u in "$UUID" "$UUID2"; do xenstore-ls "/vm/$u" >/dev/null 2>&1 && die "/vm/$u is left"; done
+[ -z "$(losetup -j "$WORK/disk.img" 2>/dev/null)" ] || die "a loop device still holds $WORK/disk.img"
 $TSXEND list --json | grep -q "$NAME" && die "tsxend still lists a smoke domain"
 DOMS=()
-say "PASS: create, console, list, shutdown, destroy, nothing left"
+say "PASS: create, console, list, shutdown, devices seen by the guest, destroy, nothing left"
