@@ -131,11 +131,21 @@ describe('TCP listener: a valid token or 401, on every route', () => {
         }
       }
     }
-    // Unknown routes and the docs too: nothing is served without the token.
-    for (const path of ['/', '/v1/nope', '/docs/', '/openapi.json', '/v1/domains/%ZZ', `/v1/domains/${'q'.repeat(3000)}/pause`]) {
+    // Unknown routes and the docs too: nothing is served without the token, not even a path
+    // next to the web console's files.
+    for (const path of ['/v1/nope', '/ui/', '/ui/../openapi.json', '/ui/nope.js', '/index.html', '/docs/', '/openapi.json', '/v1/domains/%ZZ', `/v1/domains/${'q'.repeat(3000)}/pause`]) {
       const res = await http({ method: 'GET', path });
       expect(res.status, path).toBe(401);
       n++;
+    }
+    // The web console's page shell is the one exception (a browser must load it to sign in): a
+    // fixed list of files, GET only, that carries no data of the daemon's.
+    for (const path of ['/', '/ui/app.js', '/ui/style.css', '/ui/htm-preact.js']) {
+      const res = await http({ method: 'GET', path });
+      expect(res.status, path).toBe(200);
+      expect(res.body, path).not.toContain(TOKEN);
+      expect(res.body, path).not.toMatch(/"domid"|"uuid"/);
+      expect((await http({ method: 'POST', path, body: '{}', contentType: 'application/json' })).status, `POST ${path}`).toBe(401);
     }
     // An oversized body is refused 401 before it is read (auth runs before the body parser).
     expect((await http({ method: 'POST', path: '/v1/domains', body: 'x'.repeat(2 * 1024 * 1024), contentType: 'text/plain' })).status).toBe(401);

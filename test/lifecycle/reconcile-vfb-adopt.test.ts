@@ -100,8 +100,10 @@ describe('reconcile re-adopts a domain with its framebuffer daemon supervised', 
     const a = await createThenDie();
     process.kill(a.pid, 'SIGKILL');
     await expect.poll(() => alive(a.pid)).toBe(false);
-    // b's record names a live process, but with another start time: a reused pid.
-    const b = await createThenDie(undefined, 'fb2');
+    // b's record names a live process, but with another start time: a reused pid. Its daemon
+    // outlives its devices (a plain one exits once they close), so "alive" below means "not signalled".
+    const [node, script] = simfbCommand().argv as [string, string];
+    const b = await createThenDie({ argv: ['sh', '-c', '"$0" "$@"; exec sleep 600', node, script] }, 'fb2');
     await env.xs.write(`/libxl/${b.domid}/vfb-daemon/start`, '1');
     const o2 = await restart();
     for (const uuid of [a.uuid, b.uuid]) {
