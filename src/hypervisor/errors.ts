@@ -36,3 +36,10 @@ export const E_HV_NO_CPUS = defineError('TSX_ERR_HV_NO_CPUS', 507, 'The host doe
 export const E_HV_NO_DOMAIN = defineError('TSX_ERR_HV_NO_DOMAIN', 404, 'The hypervisor has no domain with this domid');
 export const E_HV_INVALID = defineError('TSX_ERR_HV_INVALID', 422, 'The hypervisor refused an invalid request (details say why)');
 export const E_HV_INJECTED = defineError('TSX_ERR_HV_INJECTED', 500, 'A failure injected into the simulated hypervisor (tests)');
+
+/** Xen's libxl-save-helper failed, or broke its protocol; details carry the op, domain, its exit and last log lines. */
+export const E_XEN_SAVE_HELPER = defineError(
+  'TSX_ERR_XEN_SAVE_HELPER',
+  502,
+  "Xen's libxl-save-helper failed to save or restore a domain's memory (details: the operation, the domain, errno and the helper's last log lines)",
+);
