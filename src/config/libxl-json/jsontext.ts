@@ -81,7 +81,8 @@ export function parseJsonText(text: string): JNode {
         } else fail(`bad escape ${JSON.stringify(`\\${e ?? ''}`)} in a string`);
         continue;
       }
-      if (c < ' ') fail(c === '\n' ? 'unterminated string (a newline inside a string)' : 'control character inside a string');
+      if (c === '\n') fail('unterminated string (a newline inside a string)', start);
+      if (c < ' ') fail('control character inside a string');
       out += c;
       i++;
     }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, sortProblems, type ConfigProblem, type ConfigWarning } from '../errors.js';
 import type { DeviceClass, DeviceEntry, XendConfig } from '../model.js';
+import { DEVICE_CONFIG_SCHEMAS } from '../schema.js';
 import { checkConfig } from '../validate.js';
 import { deviceUuid } from '../xl/index.js';
 import {
@@ -83,13 +84,34 @@ export function parseLibxlJson(text: string, file?: string): LibxlParseResult {
   model['devices'] = readDevices(top, typeof model['uuid'] === 'string' ? model['uuid'] : undefined, origins, report);
   top.finish(IGNORED_DOMAIN);
 
+  const devices = model['devices'] as Record<string, DeviceEntry>;
   const checked = checkConfig(model, file !== undefined ? { file } : {});
-  // A rule about a value the reader already refused would report the same mistake twice.
+  // A rule about a value the reader already refused would report the same mistake twice; so
+  // would "missing required key" on a device one of whose fields was refused.
   const refused = report.problems.map((p) => p.path ?? '$');
-  const rules = checked.problems.map((p) => translate(p, origins)).filter((p) => !refused.some((r) => p.path === r || p.path?.startsWith(`${r}.`) || p.path?.startsWith(`${r}[`)));
+  const under = (path: string | undefined, r: string) => path === r || path?.startsWith(`${r}.`) === true || path?.startsWith(`${r}[`) === true;
+  const rules = checked.problems
+    .filter((p) => ownBranch(p, devices))
+    .map((p) => translate(p, origins))
+    .filter((p) => !refused.some((r) => under(p.path, r) || (p.message.includes('missing required') && under(r, p.path ?? '$'))));
   const all = [...report.problems, ...rules];
   if (all.length > 0 || checked.config === undefined) throw new ConfigError('invalid', sortProblems(all));
   return { config: checked.config, warnings: sortProblems(report.warnings) };
+}
+
+/**
+ * The schema checks a device against every class's branch; the reader sets the class, so only
+ * its own branch speaks (not "class must be vif", nor a vif's missing keys on a disk).
+ */
+function ownBranch(p: ConfigProblem, devices: Record<string, DeviceEntry>): boolean {
+  const m = /^\$\.devices\["([^"]+)"\]\.(class|config)$/.exec(p.path ?? '');
+  if (!m) return true;
+  if (m[2] === 'class') return false;
+  const missing = /missing required key\(s\) (\[.*?\])/.exec(p.message);
+  const cls = devices[m[1]!]?.class;
+  if (!missing || cls === undefined) return true;
+  const required: readonly string[] = DEVICE_CONFIG_SCHEMAS[cls].required ?? [];
+  return (JSON.parse(missing[1]!) as string[]).every((k) => required.includes(k));
 }
 
 /** A validator problem (model paths) → the same problem in libxl's paths, placed in the text. */
@@ -192,7 +214,7 @@ function readBuildInfo(top: Fields, model: Obj, origins: Origins, report: Report
     if (member === 'invalid') report.error(b.pathOf(key), b.posOf(key), 'a domain type must be pv, pvh or hvm');
     else if (cType === undefined) model['type'] = member;
     else if (cType !== member) report.error(b.pathOf(key), b.posOf(key), `does not match c_info.type ${JSON.stringify(cType)}`);
-  } else if (cType === undefined) report.error('$.c_info.type', top.obj('c_info')?.node ?? top.node, 'a domain type must be given (pv, pvh, hvm)');
+  } else if (cType === undefined && top.has('c_info')) report.error('$.c_info.type', top.obj('c_info')?.node ?? top.node, 'a domain type must be given (pv, pvh, hvm)');
 
   const deprecated = member === 'pv' ? b.obj('type.pv') : undefined;
   // The image: b_info's own fields; type.pv's are their deprecated places (libxl refuses both).
