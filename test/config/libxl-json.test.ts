@@ -250,6 +250,18 @@ describe('fields, both ways', () => {
     expect(libxlJsonLosses(parseXl(fixture('pv.cfg')).config)).toEqual([]);
   });
 
+  it('a rate xl rounds to nothing per interval is written as xl writes it and read back exactly', () => {
+    const c = parseXl(`name = "g"\nkernel = "/k"\nvif = [ 'mac=00:16:3e:00:00:01,rate=4b/s' ]\n`).config;
+    expect(toLibxlObject(c)['nics']).toMatchObject([{ rate_bytes_per_interval: 0, rate_interval_usecs: 50000 }]);
+    const back = parseLibxlJson(toLibxlJson(c));
+    expect(back.warnings).toEqual([]);
+    expect(configs(back.config, 'vif')[0]!['rate']).toBe('1b/s@50ms');
+    expect(toLibxlObject(back.config)['nics']).toEqual(toLibxlObject(c)['nics']);
+    // 2 bytes every 3 s is no whole number of bytes a second: the nearest is said, not hidden.
+    const odd = parseLibxlJson(withTop({ nics: [{ mac: '00:16:3e:00:00:01', rate_bytes_per_interval: 2, rate_interval_usecs: 3000000 }] }));
+    expect(odd.warnings.map((w) => w.message)).toEqual(['$.nics[0].rate_bytes_per_interval: 2 bytes every 3000000 µs has no exact xl rate; read as 1B/s@3s']);
+  });
+
   it('a rate the xl syntax does not allow is refused when writing, named by its model path', () => {
     const c = validateConfig({ ...base(), devices: { '00000000-0000-4000-8000-000000000001': { class: 'vif', config: { rate: '10 Mbit' } } } });
     expect(() => toLibxlJson(c)).toThrow(/\$\.devices\["00000000-0000-4000-8000-000000000001"\]\.config\.rate: "10 Mbit": "10 Mbit" is not a rate/);
@@ -343,6 +355,8 @@ describe('bad input: typed errors naming the JSON path, with line:col', () => {
   it('missing essentials: no c_info, no name, no type, a PV guest without a kernel, a disk without a vdev', () => {
     const messages = (text: string) => refused(text).problems.map((p) => p.message);
     expect(messages('{"b_info": {"kernel": "/k"}}')).toEqual(['$.c_info: missing: the domain\'s name and type are there']);
+    expect(messages('{"c_info": {"type": "pv", "name": "g"}}')).toEqual(['$.b_info: missing: memory, vcpus and the kernel are there']);
+    expect(messages('{"c_info": [], "b_info": 3}')).toEqual(['$.c_info: expected an object, got a list', '$.b_info: expected an object, got a number (3)']);
     expect(messages('{"c_info": {"type": "pv"}, "b_info": {"kernel": "/k"}}')).toEqual(['$.c_info.name: a domain name must be specified']);
     expect(messages('{"c_info": {"name": "g"}, "b_info": {"kernel": "/k"}}')).toEqual(['$.c_info.type: a domain type must be given (pv, pvh, hvm)']);
     expect(messages('{"c_info": {"type": "pv", "name": "g"}, "b_info": {}}')).toEqual(['$.b_info.kernel: a PV guest needs a kernel or a bootloader']);

@@ -207,6 +207,7 @@ export function libxlJsonLosses(config: XendConfig): ConfigWarning[] {
     if (e.class === 'vbd' && e.config.devid !== undefined) lost(`${p}.devid`, "libxl derives a disk's devid from its vdev; dropped");
     if (e.class === 'vbd' && e.config.bootable !== undefined) lost(`${p}.bootable`, 'libxl has no bootable flag; dropped');
     if (e.class === 'console' && e.config.name === undefined) lost(p, 'the primary console is not part of a libxl config (libxl always makes one); dropped');
+    else if (e.class === 'console' && e.config.connection === 'pty' && e.config.path !== undefined) lost(`${p}.path`, 'libxl keeps a path only for a socket channel; dropped');
   }
   return out;
 }

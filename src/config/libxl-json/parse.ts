@@ -44,6 +44,10 @@ class Origins {
   set(modelPath: string, f: Fields, key: string): void {
     this.map.set(modelPath, { path: f.pathOf(key), pos: f.posOf(key) });
   }
+  /** For a struct that is missing or not an object: its fields' rules land on its path. */
+  setMissing(modelPaths: readonly string[], libxlPath: string, pos: Pos): void {
+    for (const m of modelPaths) this.map.set(m, { path: `${libxlPath}.${m.slice(2)}`, pos });
+  }
   setObject(modelPath: string, f: Fields): void {
     this.map.set(modelPath, { path: f.path, pos: f.node });
   }
@@ -92,7 +96,7 @@ export function parseLibxlJson(text: string, file?: string): LibxlParseResult {
   const under = (path: string | undefined, r: string) => path === r || path?.startsWith(`${r}.`) === true || path?.startsWith(`${r}[`) === true;
   const rules = checked.problems
     .filter((p) => ownBranch(p, devices))
-    .map((p) => translate(p, origins))
+    .map((p) => translate(p, origins, root))
     .filter((p) => !refused.some((r) => under(p.path, r) || (p.message.includes('missing required') && under(r, p.path ?? '$'))));
   const all = [...report.problems, ...rules];
   if (all.length > 0 || checked.config === undefined) throw new ConfigError('invalid', sortProblems(all));
@@ -115,13 +119,13 @@ function ownBranch(p: ConfigProblem, devices: Record<string, DeviceEntry>): bool
 }
 
 /** A validator problem (model paths) → the same problem in libxl's paths, placed in the text. */
-function translate(p: ConfigProblem, origins: Origins): ConfigProblem {
+function translate(p: ConfigProblem, origins: Origins, root: Pos): ConfigProblem {
   const keys = [...origins.map.keys()].sort((a, b) => b.length - a.length);
   const path = p.path ?? '$';
   const key = keys.find((k) => path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`));
   let message = p.message;
   for (const k of keys) if (message.includes(k)) message = message.split(k).join(origins.map.get(k)!.path);
-  if (key === undefined) return { ...p, message };
+  if (key === undefined) return { ...p, message, line: root.line, col: root.col };
   const o = origins.map.get(key)!;
   return { ...p, path: o.path + path.slice(key.length), line: o.pos.line, col: o.pos.col, message };
 }
@@ -130,6 +134,7 @@ function readCreateInfo(top: Fields, model: Obj, origins: Origins, report: Repor
   const c = top.obj('c_info');
   if (c === undefined) {
     if (!top.has('c_info')) report.error('$.c_info', top.node, "missing: the domain's name and type are there");
+    origins.setMissing(['$.name', '$.uuid', '$.type'], '$.c_info', top.node);
     model['name'] = 'unnamed';
     return undefined;
   }
@@ -177,8 +182,9 @@ function readBuildInfo(top: Fields, model: Obj, origins: Origins, report: Report
   model['image'] = image;
   if (cType !== undefined && cType !== 'invalid') model['type'] = DOMAIN_TYPES[cType];
   if (b === undefined) {
-    if (cType === undefined && !top.has('c_info')) return;
-    if (cType === undefined) report.error('$.c_info.type', top.node, 'a domain type must be given (pv, pvh, hvm)');
+    // libxl refuses a config without one: its domain type would be "invalid".
+    if (!top.has('b_info')) report.error('$.b_info', top.node, 'missing: memory, vcpus and the kernel are there');
+    origins.setMissing(['$.maxvcpus', '$.vcpus', '$.memory', '$.maxmem', '$.cpus', '$.image', '$.bootloader', '$.bootloader_args'], '$.b_info', top.node);
     return;
   }
   for (const [m, k] of [['maxvcpus', 'max_vcpus'], ['vcpus', 'avail_vcpus'], ['memory', 'target_memkb'], ['maxmem', 'max_memkb'], ['cpus', 'vcpu_hard_affinity'], ['image.kernel', 'kernel'], ['image.ramdisk', 'ramdisk'], ['image.cmdline', 'cmdline'], ['bootloader', 'bootloader'], ['bootloader_args', 'bootloader_args']] as const) {
@@ -232,7 +238,7 @@ function readBuildInfo(top: Fields, model: Obj, origins: Origins, report: Report
   const bootloader = pick('bootloader', (f) => f.str('bootloader'));
   if (bootloader !== undefined) model['bootloader'] = bootloader;
   const bargs = pick('bootloader_args', (f) => f.strList('bootloader_args'));
-  if (bargs !== undefined && bargs.length > 0) model['bootloader_args'] = bargs;
+  if (bargs !== undefined) model['bootloader_args'] = bargs;
   deprecated?.finish(IGNORED_TYPE_PV);
   if (member === 'pvh') b.obj('type.pvh')?.finish(IGNORED_TYPE_PVH);
   if (member === 'hvm') {
@@ -321,10 +327,11 @@ function readNic(f: Fields, config: Obj, base: string, origins: Origins, report:
   if (mtu !== undefined && mtu !== 0) config['mtu'] = mtu;
   const bytes = f.int('rate_bytes_per_interval', 0, Number.MAX_SAFE_INTEGER);
   const usecs = f.int('rate_interval_usecs', 0, 0xffffffff);
-  // libxl applies a rate only with an interval; 0 bytes per interval would stop all traffic.
+  // libxl applies a rate only with an interval (and leaves 0 bytes, a tiny xl rate, out).
   if (usecs !== undefined && usecs > 0) {
-    if (bytes === undefined || bytes === 0) report.error(f.pathOf('rate_bytes_per_interval'), f.posOf('rate_bytes_per_interval'), 'a rate needs a number of bytes per interval above 0');
-    else config['rate'] = formatRate({ bytesPerInterval: bytes, intervalUsecs: usecs });
+    const rate = formatRate({ bytesPerInterval: bytes ?? 0, intervalUsecs: usecs });
+    config['rate'] = rate.text;
+    if (!rate.exact) report.warn(f.pathOf('rate_bytes_per_interval'), f.posOf('rate_bytes_per_interval'), `${bytes ?? 0} bytes every ${usecs} µs has no exact xl rate; read as ${rate.text}`);
   }
   f.finish(IGNORED_NIC);
 }

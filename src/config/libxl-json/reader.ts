@@ -170,7 +170,8 @@ export class Fields {
   finish(ignored: Record<string, Ignored>): void {
     for (const [key, e] of this.byKey) {
       if (this.used.has(key)) continue;
-      const rule = ignored[key];
+      // Own keys only: a key named "toString" is not a rule.
+      const rule = Object.hasOwn(ignored, key) ? ignored[key] : undefined;
       const p = this.pathOf(key);
       if (rule === undefined) this.report.warn(p, e.keyPos, 'unknown key, ignored');
       else if (!rule.neutral(e.value)) {

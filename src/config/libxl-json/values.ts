@@ -80,18 +80,33 @@ export function parseRate(rate: string): NicRate {
     intervalUsecs = v * (m[2] === 'm' ? 1e3 : m[2] === 'u' ? 1 : 1e6);
     if (v === 0 || intervalUsecs > UINT32_MAX) throw new ValueError(`${JSON.stringify(interval)} is out of range`);
   }
-  const bytesPerInterval = Number((BigInt(bytesPerSec) * BigInt(intervalUsecs)) / 1_000_000n);
-  return { bytesPerInterval, intervalUsecs };
+  const bytesPerInterval = (BigInt(bytesPerSec) * BigInt(intervalUsecs)) / 1_000_000n;
+  // A JSON number beyond 2^53 would not be read back as written.
+  if (bytesPerInterval > BigInt(Number.MAX_SAFE_INTEGER)) throw new ValueError('is too large');
+  return { bytesPerInterval: Number(bytesPerInterval), intervalUsecs };
 }
 
 /**
- * libxl's rate → an xl rate string that parseRate turns back into the same two numbers when the
- * rate per second is a whole number of bytes ("1250KB/s@50ms" for 62500 bytes per 50 ms).
+ * libxl's rate → an xl rate string, and whether parseRate turns it back into exactly these two
+ * numbers. It does when the interval is at most a second: rounding the rate per second up adds
+ * less than one byte per interval, which parseRate's rounding down takes off again.
  */
-export function formatRate(rate: NicRate): string {
-  const perSec = Math.round((rate.bytesPerInterval * 1e6) / rate.intervalUsecs);
-  const unit = (['G', 'M', 'K'] as const).find((u) => perSec % UNIT[u]! === 0 && perSec > 0) ?? '';
+export function formatRate(rate: NicRate): { text: string; exact: boolean } {
   const us = rate.intervalUsecs;
+  // In integers: bytes × 10^6 passes 2^53 long before the rates do.
+  const scaled = BigInt(rate.bytesPerInterval) * 1_000_000n;
+  const perSec = scaled / BigInt(us) + (scaled % BigInt(us) === 0n ? 0n : 1n);
+  const unit = (['G', 'M', 'K'] as const).find((u) => perSec % BigInt(UNIT[u]!) === 0n) ?? '';
   const interval = us % 1e6 === 0 ? `${us / 1e6}s` : us % 1e3 === 0 ? `${us / 1e3}ms` : `${us}us`;
-  return `${perSec / UNIT[unit]!}${unit}B/s@${interval}`;
+  // Nothing per interval (xl's rounding of a tiny rate) is written as 1 bit a second, which
+  // parseRate rounds to 0 bytes whatever the interval.
+  const text = rate.bytesPerInterval === 0 ? `1b/s@${interval}` : `${perSec / BigInt(UNIT[unit]!)}${unit}B/s@${interval}`;
+  let exact = false;
+  try {
+    const back = parseRate(text);
+    exact = back.bytesPerInterval === rate.bytesPerInterval && back.intervalUsecs === rate.intervalUsecs;
+  } catch (err) {
+    if (!(err instanceof ValueError)) throw err;
+  }
+  return { text, exact };
 }
