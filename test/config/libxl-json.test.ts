@@ -393,3 +393,22 @@ describe('fields tsxend does not map: warnings as for the xl parser\'s unsupport
     expect(warnings.map((w) => w.message)).toEqual(['$.b_info["type.hvm"]: HVM settings (firmware, boot, serial, the emulated display, ...) are not supported by tsxend yet and ignored']);
   });
 });
+
+describe('docs/config.md', () => {
+  const doc = readFileSync(new URL('../../docs/config.md', import.meta.url), 'utf8');
+  const blocks = [...doc.matchAll(/```libxl-json\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it('its libxl JSON examples read without a warning, and what it says of the defaults holds', () => {
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const text of blocks) {
+      const { config, warnings } = parseLibxlJson(text, 'docs/config.md');
+      expect(warnings).toEqual([]);
+      // The example leaves readwrite in and on_poweroff/on_crash out: w, and destroy.
+      expect(config).toMatchObject({ name: 'web1', memory: 512, maxmem: 1024, vcpus: 2, on_poweroff: 'destroy', on_reboot: 'restart', on_crash: 'destroy' });
+      expect(configs(config, 'vbd')[0]).toMatchObject({ access: 'w', backendtype: 'phy' });
+    }
+    expect(doc).toContain('`10Mb/s` as `1250KB/s@50ms`');
+    expect(toLibxlObject(parseXl(`name = "g"\nkernel = "/k"\nvif = [ 'mac=00:16:3e:00:00:01,rate=10Mb/s' ]\n`).config)['nics']).toMatchObject([{ rate_bytes_per_interval: 62500, rate_interval_usecs: 50000 }]);
+    expect(configs(parseLibxlJson(withTop({ nics: [{ mac: '00:16:3e:00:00:01', rate_bytes_per_interval: 62500, rate_interval_usecs: 50000 }] })).config, 'vif')[0]!['rate']).toBe('1250KB/s@50ms');
+  });
+});
