@@ -332,7 +332,7 @@ describe('bad input: typed errors naming the JSON path, with line:col', () => {
       '}',
     ].join('\n');
     expect(refused(text).problems.map((p) => [p.path, p.line, p.col, p.message])).toEqual([
-      ['$.b_info.max_memkb', ...at(text, 3, '131072'), '$.b_info.max_memkb: must be at least memory (256 MiB), got 128'],
+      ['$.b_info.max_memkb', ...at(text, 3, '131072'), '$.b_info.max_memkb: must be at least memory (256 MiB), got 128 (MiB; the field is in KiB)'],
       ['$.disks[1].vdev', ...at(text, 4, '"d0p0"'), '$.disks[1].vdev: duplicate vdev "d0p0" (also at $.disks[0].vdev)'],
       ['$.disks[2].readwrite', ...at(text, 5, '1}'), '$.disks[2].readwrite: a CD-ROM is read-only'],
       ['$.nics[1].mac', ...at(text, 6, '"00:16:3E'), '$.nics[1].mac: duplicate mac "00:16:3e:00:00:01" (also at $.nics[0].mac)'],
@@ -363,6 +363,34 @@ describe('bad input: typed errors naming the JSON path, with line:col', () => {
     expect(messages(withTop({ disks: [{ pdev_path: '/x' }] }))).toEqual(['$.disks[0]: missing required key(s) ["vdev"]']);
     // The keyed union alone gives the type, as libxl reads it.
     expect(parseLibxlJson('{"c_info": {"name": "g"}, "b_info": {"type.pvh": {}}}').config.type).toBe('pvh');
+  });
+});
+
+describe('as save and restore meet it', () => {
+  it('the NUL that ends the config in xl\'s image header is not part of the JSON', () => {
+    expect(parseLibxlJson(fixture('pv.save-image.hand-built.json') + '\0').config.name).toBe('g');
+  });
+
+  it('keys named like Object\'s own properties, in every object, are unknown keys and nothing more', () => {
+    const data = JSON.parse(fixture('pv.save-image.hand-built.json')) as unknown;
+    let objects = 0;
+    // Every object tsxend reads field by field (not those it ignores whole, like arch_arm).
+    const whole = new Set(['sched_params', 'arch_arm', 'arch_x86']);
+    const salt = (o: unknown): void => {
+      if (Array.isArray(o)) o.forEach(salt);
+      else if (typeof o === 'object' && o !== null) {
+        for (const [k, v] of Object.entries(o)) if (!whole.has(k)) salt(v);
+        objects++;
+        Object.assign(o, { toString: 1, constructor: 'x', hasOwnProperty: {}, valueOf: [] });
+      }
+    };
+    salt(data);
+    const text = JSON.stringify(data).replace(/"toString":1/g, '"__proto__":{"polluted":true},"toString":1');
+    const { config, warnings } = parseLibxlJson(text);
+    expect(config.name).toBe('g');
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(warnings).toHaveLength(objects * 5);
+    expect(new Set(warnings.map((w) => w.message.replace(/^.*\.|^.*\]/, '')))).toEqual(new Set(['__proto__: unknown key, ignored', 'toString: unknown key, ignored', 'constructor: unknown key, ignored', 'hasOwnProperty: unknown key, ignored', 'valueOf: unknown key, ignored']));
   });
 });
 

@@ -66,7 +66,7 @@ const emptyOr = (values: string[], xl?: string): Ignored => ({
 });
 /** An object whose every field is neutral by `rules` (unknown fields are not). */
 const objectOf = (rules: Record<string, Ignored>, xl?: string): Ignored => ({
-  neutral: (n) => isEmpty(n) || (n.kind === 'object' && n.entries.every((e) => rules[e.key]?.neutral(e.value) === true)),
+  neutral: (n) => isEmpty(n) || (n.kind === 'object' && n.entries.every((e) => Object.hasOwn(rules, e.key) && rules[e.key]!.neutral(e.value))),
   ...(xl !== undefined ? { xl } : {}),
 });
 // LIBXL_MAX_GRANT_DEFAULT as a uint32 and as an int: "let Xen decide".

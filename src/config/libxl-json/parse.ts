@@ -24,6 +24,8 @@ const MEMKB_DEFAULT = 2n ** 64n - 1n; // LIBXL_MEMKB_DEFAULT: "not set"
 
 export function parseLibxlJson(text: string, file?: string): LibxlParseResult {
   if (text.startsWith('\ufeff')) text = text.slice(1);
+  // xl's image header stores the config with its C string's NUL.
+  text = text.replace(/\0+$/, '');
   const report = new Report(file);
   let root;
   try {
@@ -91,6 +93,8 @@ function translate(p: ConfigProblem, origins: Origins, root: Pos): ConfigProblem
   for (const k of keys) if (message.includes(k)) message = message.split(k).join(origins.map.get(k)!.path);
   if (key === undefined) return { ...p, message, line: root.line, col: root.col };
   const o = origins.map.get(key)!;
+  // The model counts memory in MiB, libxl in KiB: say which the numbers are.
+  if ((key === '$.memory' || key === '$.maxmem') && /\d/.test(message)) message += ' (MiB; the field is in KiB)';
   return { ...p, path: o.path + path.slice(key.length), line: o.pos.line, col: o.pos.col, message };
 }
 
