@@ -71,8 +71,12 @@ const objectOf = (rules: Record<string, Ignored>, xl?: string): Ignored => ({
 });
 // LIBXL_MAX_GRANT_DEFAULT as a uint32 and as an int: "let Xen decide".
 const GRANT_DEFAULT = ['4294967295', '-1'];
-// The scheduler fields' *_DEFAULT values are all negative; `sched` is the pool's scheduler.
-const schedDefault: Ignored = { neutral: (n) => isEmpty(n) || (n.kind === 'number' && Number(n.text) < 0) || n.kind === 'string' };
+// The scheduler fields' *_DEFAULT values are all negative. A save image carries what the
+// hypervisor reports (libxl_retrieve_domain_configuration reads them back): the pool's
+// scheduler, and for credit/credit2 Xen's defaults, weight 256 and cap 0.
+const negative = (n: JNode) => n.kind === 'number' && Number(n.text) < 0;
+const schedDefault: Ignored = { neutral: (n) => isEmpty(n) || negative(n) };
+const schedOf = (xenDefault: string): Ignored => ({ neutral: (n) => isEmpty(n) || negative(n) || (n.kind === 'number' && n.text === xenDefault) });
 
 // Fields that libxl or xl fill in by themselves (from the host, xl.conf, or the domain's own
 // values) are `any`: tsxend derives its own and nothing the guest's owner asked for is lost.
@@ -124,7 +128,7 @@ export const IGNORED_B_INFO: Record<string, Ignored> = {
   extra: empty('device_model_args'),
   extra_pv: empty('device_model_args_pv'),
   extra_hvm: empty('device_model_args_hvm'),
-  sched_params: objectOf({ sched: schedDefault, weight: schedDefault, cap: schedDefault, period: schedDefault, budget: schedDefault, extratime: schedDefault, slice: schedDefault, latency: schedDefault }, 'cpu_weight, cap'),
+  sched_params: objectOf({ sched: any, weight: schedOf('256'), cap: schedOf('0'), period: schedDefault, budget: schedDefault, extratime: schedDefault, slice: schedDefault, latency: schedDefault }, 'cpu_weight, cap'),
   ioports: empty('ioports'),
   irqs: empty('irqs'),
   iomem: empty('iomem'),
