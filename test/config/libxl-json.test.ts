@@ -358,6 +358,9 @@ describe('bad input: typed errors naming the JSON path, with line:col', () => {
     expect(messages('{"c_info": {"type": "pv", "name": "g"}}')).toEqual(['$.b_info: missing: memory, vcpus and the kernel are there']);
     expect(messages('{"c_info": [], "b_info": 3}')).toEqual(['$.c_info: expected an object, got a list', '$.b_info: expected an object, got a number (3)']);
     expect(messages('{"c_info": {"type": "pv"}, "b_info": {"kernel": "/k"}}')).toEqual(['$.c_info.name: a domain name must be specified']);
+    expect(messages('{"c_info": {"type": "pv", "name": null}, "b_info": {"kernel": "/k"}}')).toEqual(['$.c_info.name: a domain name must be specified']);
+    expect(messages('{"c_info": {"type": "pv", "name": ""}, "b_info": {"kernel": "/k"}}')).toEqual(['$.c_info.name: must not have fewer than 1 characters (got "")']);
+    expect(messages(withTop({}, { max_memkb: -1, target_memkb: 1.5 }))).toEqual(['$.b_info.max_memkb: -1 is out of range (KiB are counted from 0)', '$.b_info.target_memkb: expected an integer (KiB), got 1.5']);
     expect(messages('{"c_info": {"name": "g"}, "b_info": {"kernel": "/k"}}')).toEqual(['$.c_info.type: a domain type must be given (pv, pvh, hvm)']);
     expect(messages('{"c_info": {"type": "pv", "name": "g"}, "b_info": {}}')).toEqual(['$.b_info.kernel: a PV guest needs a kernel or a bootloader']);
     expect(messages(withTop({ disks: [{ pdev_path: '/x' }] }))).toEqual(['$.disks[0]: missing required key(s) ["vdev"]']);

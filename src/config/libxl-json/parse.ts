@@ -111,8 +111,10 @@ function readCreateInfo(top: Fields, model: Obj, origins: Origins, report: Repor
   origins.set('$.uuid', c, 'uuid');
   const type = c.enumOf('type', Object.keys(DOMAIN_TYPES));
   if (type === 'invalid') report.error(c.pathOf('type'), c.posOf('type'), 'a domain type must be pv, pvh or hvm');
+  const rawName = c.get('name');
   const name = c.str('name');
-  if (name === undefined && !c.has('name')) report.error(c.pathOf('name'), c.node, 'a domain name must be specified');
+  // Absent or null (libxl's unset string); a wrong type is already reported by str().
+  if (rawName === undefined || rawName.kind === 'null') report.error(c.pathOf('name'), c.posOf('name'), 'a domain name must be specified');
   model['name'] = name ?? 'unnamed';
   const uuid = c.str('uuid');
   if (uuid !== undefined) {
@@ -128,8 +130,12 @@ function readCreateInfo(top: Fields, model: Obj, origins: Origins, report: Repor
 function memMiB(b: Fields, key: string, report: Report, round: 'down' | 'up'): number | undefined {
   const n = b.get(key);
   if (n === undefined) return undefined;
-  if (n.kind !== 'number' || !/^\d+$/.test(n.text)) {
+  if (n.kind !== 'number' || !/^-?\d+$/.test(n.text)) {
     report.error(b.pathOf(key), n, `expected an integer (KiB), got ${n.kind === 'number' ? n.text : `a ${n.kind}`}`);
+    return undefined;
+  }
+  if (n.text.startsWith('-')) {
+    report.error(b.pathOf(key), n, `${n.text} is out of range (KiB are counted from 0)`);
     return undefined;
   }
   const kib = BigInt(n.text);
