@@ -1,5 +1,6 @@
 // The model → libxl's JSON domain config, in the shape `xl create -d` prints for the same xl.cfg
-// (fields in the IDL's order; libxl's defaults left out, as libxl does) — the config an image
+// (fields in the IDL's order; what the model leaves unset left out, as libxl does; what the
+// model fills in with its defaults, like a disk's backend type, written) — the config an image
 // header carries for `xl restore`. What libxl has no field for is listed by libxlJsonLosses.
 
 import { ConfigError, type ConfigWarning } from '../errors.js';
