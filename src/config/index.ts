@@ -1,5 +1,5 @@
-// The config layer: one typed model (XendConfig), three formats in and out, one validator,
-// and the device order. Pure: no I/O beyond the text it is given.
+// The config layer: one typed model (XendConfig), three formats in and out (and libxl's JSON,
+// for save images), one validator, and the device order. Pure: no I/O beyond the text it is given.
 
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { parseJson, toJson } from './json.js';
@@ -22,6 +22,7 @@ export { xendConfigSchema, deviceEntrySchema, DEVICE_CONFIG_SCHEMAS, vbdSchema, 
 export { parseXl, toXl, UNSUPPORTED_KEYS } from './xl/index.js';
 export { parseSxp, toSxp } from './sxp/index.js';
 export { parseJson, toJson } from './json.js';
+export { parseLibxlJson, toLibxlJson, toLibxlObject, libxlJsonLosses, type LibxlParseResult, type LibxlEmitOptions } from './libxl-json/index.js';
 
 export type ConfigFormat = 'xl' | 'sxp' | 'json';
 
