@@ -325,19 +325,26 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
             .catch(() => undefined);
         }),
       );
+      // A daemon that leaves while its devices close (before it wrote Closed) ends their wait:
+      // nobody is left to close them.
+      const daemonGone = new AbortController();
+      void own?.exited.then(() => daemonGone.abort());
       await Promise.all(
         [...views].reverse().map(async (v) => {
           const ctrl = controllerFor(v.class);
-          // Nobody is left to close a device whose backend daemon exited: do not wait for it.
-          const unserved = ctrl.activation === 'backend-daemon' && running.exited.has(ctx.domid);
+          const served = ctrl.activation === 'backend-daemon';
+          const unserved = served && running.exited.has(ctx.domid);
           if (!opts.force && ctrl.activation !== 'none' && !unserved) {
             await waitFor(ctx.xs, {
               path: `${v.backendPath}/state`,
               until: (s) => s === undefined || s === '6',
               deadline: closeDeadline,
+              ...(served && own ? { signal: daemonGone.signal } : {}),
               what: `${v.class} ${v.devid} to close`,
               timeoutError: E_BACKEND_NEVER_READY,
-            }).catch(() => ctx.emit({ type: 'device.close-timeout', devClass: v.class, devid: v.devid, outcome: 'failed' }));
+            }).catch(() => {
+              if (!(served && daemonGone.signal.aborted)) ctx.emit({ type: 'device.close-timeout', devClass: v.class, devid: v.devid, outcome: 'failed' });
+            });
           }
           // Scripts run even on a forced destroy: a loop device must never be left behind.
           if (ctrl.activation === 'hotplug-script') {

@@ -2,6 +2,9 @@
 // and — during a create — a typed failure whose rollback leaves nothing behind.
 
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseXl } from '../../src/config/index.js';
@@ -56,10 +59,14 @@ describe('framebuffer daemon supervision', () => {
 
   it('a daemon that leaves on its own while its domain is torn down (as the device model does) is no failure, and is not waited for', async () => {
     const [node, script] = simfbCommand().argv as [string, string];
-    // The simulator, and an exit of its own as soon as the toolstack asks the vfb to close
-    // ($7 is the store's socket: node script --domid N --backend-domid 0 --xenstore PATH).
+    // The simulator, frozen once its devices wait for the guest (then it says so in `frozen`), and
+    // gone without a word (it never writes Closed) as soon as the toolstack asks the vfb to close
+    // or removes it ($7 is the store's socket: node script --domid N --backend-domid 0 --xenstore PATH).
     const vfbState = '/local/domain/0/backend/vfb/34/0/state';
-    const leaveOnClose = `"$0" "$@" & p=$!; until s=$(XENSTORED_PATH=$7 xenstore-read ${vfbState} 2>/dev/null); [ "\${s:-0}" -ge 5 ]; do sleep 0.05; done; kill $p; exit 0`;
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-fb-'));
+    const frozen = join(dir, 'frozen');
+    const read = `s=$(XENSTORED_PATH=$7 xenstore-read ${vfbState} 2>/dev/null)`;
+    const leaveOnClose = `"$0" "$@" & p=$!; until ${read} && [ "$s" -ge 2 ]; do sleep 0.05; done; kill -STOP $p; : >${frozen}; until ! ${read} || [ "$s" -ge 5 ]; do sleep 0.05; done; kill -9 $p; exit 0`;
     // A disk whose hotplug remove takes a while, as the real block script does, so the daemon
     // is gone before the teardown gets to stopping it; a close deadline far past the test's
     // timeout, so that waiting for the unserved devices would fail it.
@@ -71,9 +78,11 @@ describe('framebuffer daemon supervision', () => {
     const journal = new UndoJournal();
     const ctx = b.ctx(34, withDisk.uuid);
     const active = await b.dm.activateDevices(ctx, await b.dm.writeDevices(ctx, planned, journal), journal);
+    await expect.poll(() => existsSync(frozen), { timeout: 10_000 }).toBe(true);
     const { leftovers } = await b.dm.destroyDevices({ ...ctx, deadline: Date.now() + 600_000 }, active, { force: false });
+    rmSync(dir, { recursive: true, force: true });
     expect(leftovers).toEqual([]);
-    expect(b.events.filter((e) => e.type === 'backend.exited')).toEqual([]);
+    expect(b.events.filter((e) => e.type === 'backend.exited' || e.type === 'device.close-timeout')).toEqual([]);
   });
 
   it('a daemon that starts after its devices were removed (toolstack killed, domain torn down) resurrects nothing and exits', async () => {
