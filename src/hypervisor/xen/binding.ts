@@ -68,6 +68,9 @@ const XENGUEST_PROTOTYPES = [
   'const char *xc_dom_guest_os(void *dom)',
   'bool xc_dom_feature_get(void *dom, unsigned int nr)',
   // struct xc_xend_cpuid and struct xc_msr stay opaque: libxl passes NULL for a default guest.
+  // Lives in libxenguest (xg_resume.c) though xenctrl.h declares it. fast=1: the guest's suspend
+  // hypercall returns 1, "cancelled", and it carries on with its devices as they were.
+  'int xc_domain_resume(void *xch, uint32_t domid, int fast)',
   'int xc_cpuid_apply_policy(void *xch, uint32_t domid, bool restore, const uint32_t *featureset, unsigned int nr_features, bool pae, bool itsc, bool nested_virt, const void *xend, const void *msr)',
 ] as const;
 

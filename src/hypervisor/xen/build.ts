@@ -66,7 +66,7 @@ export interface DomainFacts {
  * The part of libxl 4.17's libxl__build_pre that follows the event channels, for a default
  * guest, call for call: libxl__arch_domain_create (libxl_x86.c), then libxl__cpuid_legacy.
  */
-export function buildPre(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFacts): void {
+export function buildPre(xc: Xc, domid: number, spec: Pick<BuildSpec, 'type' | 'maxMemoryKiB'>, facts: DomainFacts, options: { restore?: boolean } = {}): void {
   if (spec.type === 'pvh') {
     // hvm_set_conf_params, PVH case: libxl's defaults (timer_mode no_delay_for_missed_ticks, altp2m off).
     xc.call('xc_hvm_param_set', domid, domid, XEN.HVM_PARAM_TIMER_MODE, BigInt(XEN.HVMPTM_no_delay_for_missed_ticks));
@@ -85,7 +85,10 @@ export function buildPre(xc: Xc, domid: number, spec: BuildSpec, facts: DomainFa
     const pagingKiB = pvhPagingMemoryKiB(spec.maxMemoryKiB, facts.maxVcpus, facts.hap);
     xc.call('xc_set_paging_mempool_size', domid, domid, BigInt(pagingKiB) << 10n);
   }
-  // e820_host off (PV): no host e820. Then libxl__cpuid_legacy for a brand new domain:
+  // e820_host off (PV): no host e820. A restored domain gets its CPU policy from its stream
+  // (or from static_data_done for an old stream), as libxl's build_pre leaves it then.
+  if (options.restore) return;
+  // libxl__cpuid_legacy for a brand new domain:
   // restore false, no featureset, pae true (mandatory for PV, always on for PVH), itsc only
   // with disable_migrate or tsc_mode always_emulate (neither by default), nested_hvm off, no
   // xend-style cpuid= or msr overrides. It answers -errno (callRc).

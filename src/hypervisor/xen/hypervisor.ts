@@ -22,6 +22,9 @@ import { cpumapBytes, xlCpumap } from './affinity.js';
 import { buildPv, buildPvh, checkBuildable, type DomainFacts } from './build.js';
 import { XEN } from './layouts.js';
 import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
+import { restoreMemory, saveMemory, type RestoreMemorySpec, type SaveMemoryOptions } from './saverestore.js';
+import type { LibxcStreamSummary } from '../libxc-stream.js';
+import type { Readable, Writable } from 'node:stream';
 
 export interface XenHypervisorOptions {
   /** Library paths (tests load the recording fake here). */
@@ -33,6 +36,8 @@ export interface XenHypervisorOptions {
    * libraries) which domains exist. A real xenstored on a dom0 needs none.
    */
   readonly publisher?: DomainPublisher;
+  /** Xen's libxl-save-helper (save and restore run through it, as libxl runs them). */
+  readonly saveHelper?: string;
 }
 
 const SHUTDOWN_CODES: Record<ShutdownReason, number> = {
@@ -177,6 +182,29 @@ export class XenHypervisor implements Hypervisor {
     this.pendingBuild.delete(domid);
     this.buildFacts.delete(domid);
     return result;
+  }
+
+  /** The domain's libxc stream to `out`; libxc asks for the guest's suspension through `options.suspend`. */
+  async saveMemory(domid: number, out: Writable, options: SaveMemoryOptions): Promise<LibxcStreamSummary> {
+    await this.open();
+    return saveMemory(domid, out, { ...options, ...(this.options.saveHelper ? { helper: this.options.saveHelper } : {}) });
+  }
+
+  /** Restores a libxc stream into the empty domain `domid` (instead of build). */
+  async restoreMemory(domid: number, input: Readable, spec: RestoreMemorySpec): Promise<BuildResult> {
+    const xc = await this.open();
+    const facts = this.buildFacts.get(domid) ?? { maxVcpus: spec.vcpus, hap: this.isHvm(domid) && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 };
+    const result = await restoreMemory(xc, domid, input, spec, facts, this.options.saveHelper);
+    this.pendingBuild.delete(domid);
+    this.buildFacts.delete(domid);
+    await this.settle();
+    return result;
+  }
+
+  /** A guest that suspended for a save that is cancelled or checkpointed carries on (xc_domain_resume, fast). */
+  async resume(domid: number): Promise<void> {
+    (await this.open()).call('xc_domain_resume', domid, domid, 1);
+    await this.settle();
   }
 
   async pause(domid: number): Promise<void> {

@@ -1,0 +1,141 @@
+// A domain's memory and vCPU state out of Xen and back, as libxl does it: libxl-save-helper
+// runs xc_domain_save / xc_domain_restore (save-helper.ts), the stream passes through here
+// checked record by record (libxc-stream.ts), and the toolstack's part around it is libxl's:
+// the guest is suspended when libxc asks (not before: a live save copies memory first), and a
+// restored domain gets libxl__build_pre's setup, with the CPU policy from the stream or, for a
+// stream older than Xen 4.14 that lacks it, the policy libxl would derive (static_data_done).
+
+import type { Readable, Writable } from 'node:stream';
+import { TsxError } from '../../errors.js';
+import { copyLibxcStream, LibxcStreamError, REC_X86_PV_INFO, type LibxcStreamSummary } from '../libxc-stream.js';
+import { E_XEN_SAVE_HELPER } from '../errors.js';
+import type { BuildResult, BuildSpec } from '../types.js';
+import type { Xc } from './binding.js';
+import { buildPre, type DomainFacts } from './build.js';
+import { startRestoreHelper, startSaveHelper, XGR_SDD_MISSING_CPUID, type HelperLog } from './save-helper.js';
+
+export interface MemoryProgress {
+  readonly pagesDone: number;
+  readonly pagesTotal: number;
+  readonly bytes: number;
+}
+
+export interface SaveMemoryOptions {
+  /** Pre-copy while the guest runs, then stop-and-copy (migration). */
+  readonly live?: boolean;
+  /** Suspends the guest (cooperatively, through xenstore); called when libxc asks for it. */
+  readonly suspend: () => Promise<void>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: MemoryProgress) => void;
+  readonly onLog?: (entry: HelperLog) => void;
+  /** libxl-save-helper's path (the default is Debian's). */
+  readonly helper?: string;
+}
+
+export interface RestoreMemorySpec {
+  readonly type: BuildSpec['type'];
+  readonly memoryKiB: number;
+  readonly maxMemoryKiB: number;
+  readonly vcpus: number;
+  readonly storeEvtchn: number;
+  readonly consoleEvtchn: number;
+}
+
+const streamFailure = (op: 'save' | 'restore', domid: number, err: LibxcStreamError) =>
+  new TsxError(E_XEN_SAVE_HELPER, `${op} of domain ${domid}: ${err.message}`, {
+    details: { op, domid, offset: err.offset, truncated: err.truncated },
+  });
+
+/** Writes the libxc stream of `domid` to `out` (which stays open: the caller frames it). */
+export async function saveMemory(domid: number, out: Writable, options: SaveMemoryOptions): Promise<LibxcStreamSummary> {
+  let suspendError: unknown;
+  let pagesTotal = 0;
+  let pagesDone = 0;
+  const run = startSaveHelper({
+    ...(options.helper ? { path: options.helper } : {}),
+    domid,
+    live: options.live ?? false,
+    hooks: {
+      suspend: async () => {
+        try {
+          await options.suspend();
+          return true;
+        } catch (err) {
+          suspendError = err;
+          return false;
+        }
+      },
+      progress: (p) => {
+        pagesDone = Number(p.done);
+        pagesTotal = Number(p.total);
+      },
+      ...(options.onLog ? { log: options.onLog } : {}),
+    },
+  });
+  const stop = () => run.stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  let bytes = 0;
+  const copied = copyLibxcStream(run.io, out, (_type, body) => {
+    bytes += 8 + body.length;
+    options.onProgress?.({ pagesDone, pagesTotal, bytes });
+  }).catch((err: unknown) => err as Error);
+  try {
+    await run.done;
+  } catch (err) {
+    // The guest's refusal is the story, not the helper's "suspend() failed".
+    throw suspendError ?? err;
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
+  const summary = await copied;
+  if (summary instanceof LibxcStreamError) throw streamFailure('save', domid, summary);
+  if (summary instanceof Error) throw summary;
+  return summary;
+}
+
+/**
+ * Restores a libxc stream read from `input` (exactly: what follows its END record stays in
+ * `input`) into the empty domain `domid`, created as for a build.
+ */
+export async function restoreMemory(xc: Xc, domid: number, input: Readable, spec: RestoreMemorySpec, facts: DomainFacts, helper?: string): Promise<BuildResult> {
+  buildPre(xc, domid, { ...spec, type: spec.type }, facts, { restore: true });
+  const run = startRestoreHelper({
+    ...(helper ? { path: helper } : {}),
+    domid,
+    storeEvtchn: spec.storeEvtchn,
+    consoleEvtchn: spec.consoleEvtchn,
+    hooks: {
+      // libxl__srm_callout_callback_static_data_done: a pre-4.14 stream carries no CPU policy.
+      // A failure throws, which the driver answers -1 with (the restore then fails).
+      staticDataDone: async (missing) => {
+        if (missing & XGR_SDD_MISSING_CPUID) xc.callRc('xc_cpuid_apply_policy', domid, domid, true, null, 0, true, false, false, null, null);
+        return 0;
+      },
+    },
+  });
+  let guestWidth = 8;
+  const copied = copyLibxcStream(input, run.io, (type, body) => {
+    if (type === REC_X86_PV_INFO && body.length >= 1) guestWidth = body[0] ?? 8;
+  }).then(
+    (s) => {
+      run.io.end();
+      return s;
+    },
+    (err: unknown) => {
+      run.stop();
+      return err as Error;
+    },
+  );
+  const outcome = await run.done.catch(async (err: unknown) => {
+    // A bad stream makes the helper fail too: report the stream's own fault.
+    const c = await copied;
+    throw c instanceof LibxcStreamError ? streamFailure('restore', domid, c) : err;
+  });
+  const summary = await copied;
+  if (summary instanceof LibxcStreamError) throw streamFailure('restore', domid, summary);
+  if (summary instanceof Error) throw summary;
+  if (outcome.storeGfn === undefined || outcome.consoleGfn === undefined) {
+    throw new TsxError(E_XEN_SAVE_HELPER, `restore of domain ${domid}: the helper completed without the store and console frames`, { details: { op: 'restore', domid } });
+  }
+  return { storeGfn: outcome.storeGfn, consoleGfn: outcome.consoleGfn, protocol: guestWidth === 4 ? 'x86_32-abi' : 'x86_64-abi' };
+}
