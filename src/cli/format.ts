@@ -26,6 +26,9 @@ export function domainSummary(d: DomainView): string {
   return lines.join('\n') + '\n';
 }
 
+/** Bytes as MiB with one decimal. */
+export const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+
 export function taskLine(t: TaskView): string {
   return `task ${t.id} ${t.operation}: ${t.state}, ${Math.round(t.progress * 100)}% — ${t.step}${t.error ? ` (${t.error.code}: ${t.error.message})` : ''}\n`;
 }
@@ -35,6 +38,8 @@ export function eventLine(e: TsxEvent): string {
   const dev = e.devClass !== undefined ? ` ${e.devClass}/${e.devid ?? '?'}` : '';
   const step = e.step !== undefined ? ` ${e.step}` : '';
   const outcome = e.outcome !== undefined ? ` [${e.outcome}]` : '';
+  const p = e.data as { pagesDone?: unknown; pagesTotal?: unknown; bytes?: unknown } | undefined;
+  const copied = typeof p?.pagesDone === 'number' && typeof p.bytes === 'number' ? ` ${p.pagesDone}/${String(p.pagesTotal)} pages, ${mib(p.bytes)}` : '';
   const time = e.time.length >= 19 ? e.time.slice(11, 19) : e.time;
-  return `#${e.seq} ${time} ${e.type} ${who}${dev}${step}${outcome}`.trimEnd() + '\n';
+  return `#${e.seq} ${time} ${e.type} ${who}${dev}${step}${copied}${outcome}`.trimEnd() + '\n';
 }

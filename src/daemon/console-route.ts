@@ -35,7 +35,7 @@ export function registerConsoleRoute(app: FastifyInstance, orchestrator: Orchest
       const { ref } = request.params as { ref: string };
       checkRef('domain', ref);
       const d = orchestrator.getDomain(ref);
-      if (d.domid === undefined || !['running', 'paused', 'creating', 'shutting-down'].includes(d.state)) {
+      if (d.domid === undefined || !['running', 'paused', 'creating', 'saving', 'shutting-down'].includes(d.state)) {
         throw new TsxError(E_CONSOLE_UNAVAILABLE, `${d.name} is ${d.state}: only a domain that runs (or is paused) has a console`, { details: { state: d.state } });
       }
       if (!consoles) throw new TsxError(E_CONSOLE_UNAVAILABLE, 'this daemon has no console source');

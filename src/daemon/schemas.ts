@@ -10,7 +10,7 @@ export function stringEnum<T extends string>(values: readonly T[], description?:
 
 export const deviceClass = stringEnum(['vbd', 'vif', 'vfb', 'vkbd', 'vtpm', 'console']);
 
-const domainState = stringEnum(['defined', 'creating', 'paused', 'running', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed', 'quarantined']);
+const domainState = stringEnum(['defined', 'creating', 'saving', 'paused', 'running', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed', 'quarantined']);
 
 const deviceState = stringEnum(['writing', 'initialising', 'init-wait', 'hotplug', 'connected', 'closing', 'closed', 'error']);
 
@@ -46,6 +46,7 @@ export const taskView = Type.Object(
     startedAt: Type.String(),
     endedAt: Type.Optional(Type.String()),
     error: Type.Optional(taskError),
+    result: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "what a succeeded operation answers when it is no domain (a save's report)" })),
   },
   { title: 'TaskView' },
 );
@@ -170,6 +171,27 @@ export const forceQuery = Type.Object({
   force: Type.Optional(Type.Boolean({ description: 'do not wait for the guest to release the device' })),
 });
 
+export const saveReport = Type.Object(
+  {
+    uuid: Type.String(),
+    name: Type.String(),
+    file: Type.String(),
+    bytes: Type.Integer({ description: 'size of the image' }),
+    pages: Type.Integer({ description: "pages of the guest's memory written" }),
+    downtimeMs: Type.Integer({ description: 'how long the guest was stopped' }),
+    checkpoint: Type.Boolean(),
+  },
+  { title: 'SaveReport' },
+);
+const imagePath = Type.String({ minLength: 2, maxLength: 4096, pattern: '^/', description: "absolute path on the daemon's host" });
+export const saveBody = Type.Object(
+  { file: imagePath, checkpoint: Type.Optional(Type.Boolean({ description: 'keep the guest running (xl save -c)' })) },
+  { additionalProperties: false },
+);
+export const restoreBody = Type.Object(
+  { file: imagePath, paused: Type.Optional(Type.Boolean({ description: 'leave the restored domain paused (xl restore -p)' })) },
+  { additionalProperties: false },
+);
 export const shutdownBody = Type.Object(
   { mode: Type.Optional(stringEnum(['poweroff', 'reboot', 'suspend', 'halt'])) },
   { additionalProperties: false },

@@ -42,13 +42,21 @@ export const padded = (length: number): number => length + ((8 - (length % 8)) %
  */
 export async function readExactly(input: Readable, n: number, offset: number, what: string): Promise<Buffer> {
   if (n === 0) return Buffer.alloc(0);
-  for (;;) {
-    const chunk = input.read(n) as Buffer | null;
+  // Whole chunks, the surplus handed back: read(n) answers null for a short tail a stream has
+  // not yet found the end of, and waiting for 'readable' there spins without end.
+  const parts: Buffer[] = [];
+  let have = 0;
+  while (have < n) {
+    const chunk = input.read() as Buffer | null;
     if (chunk !== null) {
-      if (chunk.length < n) throw new LibxcStreamError(offset, `${what}: the stream ends after ${chunk.length} of ${n} bytes`, true);
-      return chunk;
+      parts.push(chunk);
+      have += chunk.length;
+      continue;
     }
-    if (input.readableEnded || input.destroyed) throw new LibxcStreamError(offset, `${what}: the stream ends here`, true);
+    if (input.readableEnded || input.destroyed) {
+      if (have > 0) input.unshift(Buffer.concat(parts));
+      throw new LibxcStreamError(offset, have === 0 ? `${what}: the stream ends here` : `${what}: the stream ends after ${have} of ${n} bytes`, true);
+    }
     await new Promise<void>((resolve, reject) => {
       const done = () => {
         input.off('readable', done);
@@ -67,6 +75,9 @@ export async function readExactly(input: Readable, n: number, offset: number, wh
       input.once('error', fail);
     });
   }
+  const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  if (all.length > n) input.unshift(all.subarray(n));
+  return all.subarray(0, n);
 }
 
 export interface LibxcStreamSummary {

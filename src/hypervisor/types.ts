@@ -2,6 +2,8 @@
 // Implementations: SimulatedHypervisor (the embedded default) and XenHypervisor (FFI to the real
 // libraries, see issue 8). Every call names the domain it acts on; every failure is a TsxError.
 
+import type { Readable, Writable } from 'node:stream';
+
 export type GuestType = 'pv' | 'pvh' | 'hvm';
 
 export type ShutdownReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watchdog' | 'soft_reset';
@@ -80,6 +82,39 @@ export interface DomainPublisher {
   publish(domains: readonly { domid: number; state: PublishedState }[]): Promise<void>;
 }
 
+/** How far a save or restore has come: pages of the guest's memory, bytes of the stream. */
+export interface MemoryProgress {
+  readonly pagesDone: number;
+  readonly pagesTotal: number;
+  readonly bytes: number;
+}
+
+export interface SaveMemoryOptions {
+  /** Pre-copy while the guest runs, then stop-and-copy (migration). */
+  readonly live?: boolean;
+  /** Suspends the guest (cooperatively, through xenstore); called when the hypervisor side asks for it. */
+  readonly suspend: () => Promise<void>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: MemoryProgress) => void;
+}
+
+/** What a saved memory stream holds besides pages, as far as the toolstack cares. */
+export interface MemoryStreamSummary {
+  readonly bytes: number;
+  readonly pages: number;
+  readonly records: number;
+}
+
+/** A restored domain's shape: as for a build, less the image (it comes from the stream). */
+export interface RestoreMemorySpec {
+  readonly type: GuestType;
+  readonly memoryKiB: number;
+  readonly maxMemoryKiB: number;
+  readonly vcpus: number;
+  readonly storeEvtchn: number;
+  readonly consoleEvtchn: number;
+}
+
 export interface Hypervisor {
   readonly kind: 'simulated' | 'xen';
   hostInfo(): Promise<HostInfo>;
@@ -106,6 +141,16 @@ export interface Hypervisor {
   destroy(domid: number): Promise<void>;
   getInfo(domid: number): Promise<DomainInfo | undefined>;
   list(): Promise<DomainInfo[]>;
+  /**
+   * Writes the domain's memory and vCPU state to `out` as a libxc migration stream (exactly:
+   * `out` stays open for what the caller frames around it); asks `options.suspend` when the
+   * guest must stop. The domain is left suspended (shut down, reason suspend), never destroyed.
+   */
+  saveMemory(domid: number, out: Writable, options: SaveMemoryOptions): Promise<MemoryStreamSummary>;
+  /** Restores a libxc stream from `input` (read exactly to its END) into the empty domain `domid`, instead of build. */
+  restoreMemory(domid: number, input: Readable, spec: RestoreMemorySpec, options?: { signal?: AbortSignal; onProgress?: (p: MemoryProgress) => void }): Promise<BuildResult>;
+  /** A guest suspended for a save that was cancelled or checkpointed carries on where it stopped. */
+  resume(domid: number): Promise<void>;
   /** Domain appearance, state changes and disappearance. Answers an unsubscribe function. */
   onStateChange(listener: (change: DomainStateChange) => void): () => void;
   close(): Promise<void>;

@@ -8,6 +8,7 @@ import type { HostInfo } from '../hypervisor/types.js';
 export type DomainState =
   | 'defined' // managed, not running
   | 'creating'
+  | 'saving' // suspended and being written to an image (save, checkpoint)
   | 'paused'
   | 'running'
   | 'shutting-down'
@@ -35,6 +36,8 @@ export interface TaskView {
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly error?: { code: string; message: string };
+  /** What a succeeded operation answers when that is no domain view (a save's report). */
+  readonly result?: Record<string, unknown>;
 }
 
 export interface DomainView {
@@ -91,6 +94,17 @@ export interface DestroyReport {
   readonly leftovers: string[];
 }
 
+export interface SaveReport {
+  readonly uuid: string;
+  readonly name: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly pages: number;
+  /** How long the guest was stopped (from its suspend to the end of the save, or to its resume with checkpoint). */
+  readonly downtimeMs: number;
+  readonly checkpoint: boolean;
+}
+
 export type ShutdownMode = 'poweroff' | 'reboot' | 'suspend' | 'halt';
 
 export interface HealthView {
@@ -131,7 +145,9 @@ export interface StoredDomain {
    * A create or destroy under way: saved before it touches anything, cleared when it ends, so a
    * daemon killed in the middle rolls the create back, or finishes the destroy, at start.
    */
-  readonly phase?: 'creating' | 'destroying';
+  readonly phase?: 'creating' | 'destroying' | 'saving';
+  /** The image a save in progress writes (phase "saving"): its rename is the save's commit point. */
+  readonly image?: string;
 }
 
 export interface Orchestrator {
@@ -162,6 +178,11 @@ export interface Orchestrator {
   listDevices(ref: string): DeviceView[];
   attachDevice(ref: string, device: DeviceEntry, uuid?: string): Operation<DeviceView>;
   detachDevice(ref: string, devClass: DeviceClass, devid: number, options?: { force?: boolean }): Operation<void>;
+
+  /** Suspends the guest and writes it to `file` (the daemon's file system); the domain goes unless `checkpoint`. */
+  saveDomain(ref: string, file: string, options?: { checkpoint?: boolean }): Operation<SaveReport>;
+  /** A new domain from a save image (xl's format), checked whole before anything is created. */
+  restoreDomain(file: string, options?: { paused?: boolean }): Operation<DomainView>;
 
   getTask(id: string): TaskView;
   listTasks(): TaskView[];

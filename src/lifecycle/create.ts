@@ -7,7 +7,8 @@ import { E_ABORTED, TsxError } from '../errors.js';
 import { orderedDeviceRefs } from '../config/order.js';
 import type { XendConfig } from '../config/model.js';
 import type { DeviceEvent, DeviceManager, DomainDeviceContext, PlannedDevice } from '../devices/api.js';
-import type { Hypervisor } from '../hypervisor/types.js';
+import type { Readable } from 'node:stream';
+import type { Hypervisor, MemoryProgress } from '../hypervisor/types.js';
 import type { UndoJournal } from '../util/journal.js';
 import type { XenstoreClient } from '../xenstore/types.js';
 import type { DeviceView } from './api.js';
@@ -43,6 +44,18 @@ export interface CreateContext {
   onDomid(domid: number): void;
   /** Tests: throws at a step to exercise the rollback. */
   inject?: (step: CreateStep) => void | Promise<void>;
+  /** A restore: the memory comes from a saved image instead of the kernel (restore.ts). */
+  restore?: RestoreSource;
+}
+
+/** Where a restored domain's memory comes from: a libxc stream, and what to read after it. */
+export interface RestoreSource {
+  readonly input: Readable;
+  readonly onProgress?: (p: MemoryProgress) => void;
+  /** The image's own error for a failure of the hypervisor to read it (a corrupt page, say). */
+  readonly explain: (err: unknown) => unknown;
+  /** Reads (and checks) what follows the memory in the image. */
+  readonly afterMemory: () => Promise<void>;
 }
 
 export interface CreateResult {
@@ -94,17 +107,18 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
   const [store, consolePort] = await Promise.all([c.hv.allocUnboundEvtchn(domid, 0), c.hv.allocUnboundEvtchn(domid, 0)]);
 
   await at('build');
-  const built = await c.hv.build(domid, {
-    type: config.type,
-    ...(config.image.kernel === undefined ? {} : { kernel: config.image.kernel }),
-    ...(config.image.ramdisk === undefined ? {} : { ramdisk: config.image.ramdisk }),
-    ...(config.image.cmdline === undefined ? {} : { cmdline: config.image.cmdline }),
-    memoryKiB: config.memory * 1024,
-    maxMemoryKiB: config.maxmem * 1024,
-    vcpus: config.vcpus,
-    storeEvtchn: store,
-    consoleEvtchn: consolePort,
-  });
+  const shape = { type: config.type, memoryKiB: config.memory * 1024, maxMemoryKiB: config.maxmem * 1024, vcpus: config.vcpus, storeEvtchn: store, consoleEvtchn: consolePort };
+  const built = c.restore
+    ? await c.hv.restoreMemory(domid, c.restore.input, shape, { signal: c.signal, ...(c.restore.onProgress ? { onProgress: c.restore.onProgress } : {}) }).catch((err: unknown) => {
+        throw c.restore?.explain(err) ?? err;
+      })
+    : await c.hv.build(domid, {
+        ...shape,
+        ...(config.image.kernel === undefined ? {} : { kernel: config.image.kernel }),
+        ...(config.image.ramdisk === undefined ? {} : { ramdisk: config.image.ramdisk }),
+        ...(config.image.cmdline === undefined ? {} : { cmdline: config.image.cmdline }),
+      });
+  await c.restore?.afterMemory();
   await writeBuildPost(c.xs, domid, config, { store, console: consolePort }, built);
 
   await at('introduce');

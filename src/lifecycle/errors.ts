@@ -22,3 +22,6 @@ export const E_STOPPING = defineError('TSX_ERR_STOPPING', 503, 'The orchestrator
 export const E_CONSOLE_UNAVAILABLE = defineError('TSX_ERR_CONSOLE_UNAVAILABLE', 409, "The domain's console cannot be attached now (not running, or no console pty published in xenstore)");
 
 export const E_SIMULATED_ON_XEN = defineError('TSX_ERR_SIMULATED_ON_XEN', 500, 'The hypervisor is real Xen but a part of the environment would be simulated (details list them): refused at start');
+
+export const E_BAD_IMAGE = defineError('TSX_ERR_BAD_IMAGE', 422, 'A save image (or migration stream) is not one tsxend can restore: not an image, truncated, corrupt, or of a guest it cannot run (details name the file and byte offset)');
+export const E_SUSPEND_TIMEOUT = defineError('TSX_ERR_SUSPEND_TIMEOUT', 504, 'The guest did not suspend before the deadline (its kernel may not support it); the request was withdrawn and it keeps running');

@@ -24,11 +24,14 @@ import type {
   Operation,
   Orchestrator,
   StoredDomain,
+  SaveReport,
   ShutdownMode,
   TaskView,
 } from './api.js';
 import { Claims } from './claims.js';
-import { runCreate, type CreateStep } from './create.js';
+import { runCreate, type CreateStep, type RestoreSource } from './create.js';
+import { openImageFile, type RestoreOptions } from './restore.js';
+import { runSave, type SaveOptions } from './save.js';
 import { DomainRecord, XENSTORE_LOST } from './domain.js';
 import { E_BAD_REQUEST, E_NO_DEVICE, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_SHUTDOWN_TIMEOUT, E_STOPPING, E_UUID_TAKEN } from './errors.js';
 import { EventLog, type EventInput } from './events.js';
@@ -195,7 +198,7 @@ export class DomainOrchestrator implements Orchestrator {
   }
 
   /** Runs `fn` as a task on the domain's queue; the task ends with the outcome. */
-  operation<T>(r: DomainRecord | undefined, name: string, uuid: string, fn: (task: Task) => Promise<T>, queued = true): Operation<T> {
+  operation<T>(r: DomainRecord | undefined, name: string, uuid: string | undefined, fn: (task: Task) => Promise<T>, queued = true): Operation<T> {
     if (this.#stopping) {
       const task = this.tasks.create(name, uuid);
       const err = new TsxError(E_STOPPING, 'tsxend is stopping');
@@ -245,25 +248,51 @@ export class DomainOrchestrator implements Orchestrator {
     r.devices = r.devices.map((d) => (d.class === 'vfb' || d.class === 'vkbd' ? { ...d, state: 'error', error: { code: E_BACKEND_DAEMON_EXITED.code, message } } : d));
   }
 
-  async persist(r: DomainRecord, phase?: StoredDomain['phase']): Promise<void> {
-    await this.store.save({ config: r.config, managed: r.managed, autostart: r.autostart, autostartOrder: r.autostartOrder, ...(r.domid === undefined ? {} : { domid: r.domid }), ...(phase ? { phase } : {}) });
+  async persist(r: DomainRecord, phase?: StoredDomain['phase'], extra: Pick<StoredDomain, 'image'> = {}): Promise<void> {
+    await this.store.save({ config: r.config, managed: r.managed, autostart: r.autostart, autostartOrder: r.autostartOrder, ...(r.domid === undefined ? {} : { domid: r.domid }), ...(phase ? { phase, ...extra } : {}) });
   }
 
   // ---- create / start ----
 
   createDomain(input: XendConfig, options: CreateOptions = {}): Operation<DomainView> {
     const config = validateConfig(input);
-    if (this.records.has(config.uuid)) {
-      return this.#failedOperation('createDomain', config.uuid, new TsxError(E_UUID_TAKEN, `uuid ${config.uuid} is already used by domain ${this.records.get(config.uuid)?.name}`, { details: { uuid: config.uuid } }));
-    }
+    let r: DomainRecord;
     try {
-      this.claims.claimConfig(config.uuid, config);
+      r = this.#newRecord(config, options.managed ?? false);
     } catch (err) {
       return this.#failedOperation('createDomain', config.uuid, err);
     }
-    const r = new DomainRecord(config, options.managed ?? false, false, 0, 'creating');
-    this.records.set(config.uuid, r);
     return this.operation(r, 'createDomain', r.uuid, (task) => this.#createRecord(r, task, options.paused ?? false, true));
+  }
+
+  /** A record for a domain about to be created: its uuid, name and resources claimed first. */
+  #newRecord(config: XendConfig, managed: boolean): DomainRecord {
+    if (this.records.has(config.uuid)) throw new TsxError(E_UUID_TAKEN, `uuid ${config.uuid} is already used by domain ${this.records.get(config.uuid)?.name}`, { details: { uuid: config.uuid } });
+    this.claims.claimConfig(config.uuid, config);
+    const r = new DomainRecord(config, managed, false, 0, 'creating');
+    this.records.set(config.uuid, r);
+    return r;
+  }
+
+  // ---- save / restore (save.ts, restore.ts) ----
+
+  saveDomain(ref: string, file: string, options: SaveOptions = {}): Operation<SaveReport> {
+    const r = this.find(ref);
+    return this.operation(r, 'saveDomain', r.uuid, (task) => runSave(this, r, task, file, options));
+  }
+
+  restoreDomain(file: string, options: RestoreOptions = {}): Operation<DomainView> {
+    return this.operation(undefined, 'restoreDomain', undefined, async (task) => {
+      task.step('checking the image', 0.02);
+      const image = await openImageFile(file, (p) => task.step('restoring memory', 0.3 + 0.3 * (p.pagesTotal > 0 ? p.pagesDone / p.pagesTotal : 0)));
+      try {
+        const r = this.#newRecord(validateConfig(image.config), false);
+        task.setDomain(r.uuid);
+        return await r.queue.run(() => this.#createRecord(r, task, options.paused ?? false, true, image.source));
+      } finally {
+        image.close();
+      }
+    });
   }
 
   startDomain(ref: string, options: CreateOptions = {}): Operation<DomainView> {
@@ -285,7 +314,7 @@ export class DomainOrchestrator implements Orchestrator {
   }
 
   /** Creates the running domain of `r`; on failure everything is undone and `r` goes back. */
-  async #createRecord(r: DomainRecord, task: Task, paused: boolean, fresh: boolean): Promise<DomainView> {
+  async #createRecord(r: DomainRecord, task: Task, paused: boolean, fresh: boolean, restore?: RestoreSource): Promise<DomainView> {
     const journal = new UndoJournal();
     const deadline = Date.now() + this.opts.createTimeoutMs;
     // Forward steps fail fast when xenstore is gone; their undo waits for it to come back.
@@ -316,6 +345,7 @@ export class DomainOrchestrator implements Orchestrator {
             r.domid = domid;
           },
           ...(this.#inject ? { inject: (step: CreateStep) => this.#inject?.(step, r.config) } : {}),
+          ...(restore ? { restore } : {}),
         }),
       );
       r.devices = result.devices;
@@ -542,14 +572,15 @@ export class DomainOrchestrator implements Orchestrator {
 
   async #onHypervisorChange(domid: number): Promise<void> {
     const r = [...this.records.values()].find((x) => x.domid === domid);
-    if (!r || r.state === 'creating' || r.reacting) return;
+    // A create or a save owns the domain's state changes (a save's suspend is no shutdown).
+    if (!r || r.state === 'creating' || r.state === 'saving' || r.reacting) return;
     const info = await this.hv.getInfo(domid);
     await this.#refresh(r, info);
   }
 
   async #refreshAll(): Promise<void> {
     for (const r of [...this.records.values()]) {
-      if (r.domid === undefined || r.state === 'creating' || r.reacting) continue;
+      if (r.domid === undefined || r.state === 'creating' || r.state === 'saving' || r.reacting) continue;
       await this.#refresh(r, await this.hv.getInfo(r.domid));
     }
   }

@@ -14,6 +14,7 @@ import { DomainRecord } from './domain.js';
 import { domPath, rmQuiet, vmPath } from './layout.js';
 import { backendDomids, sweepDomainLeftovers } from './reconnect.js';
 import type { DomainOrchestrator } from './orchestrator.js';
+import { recoverSave } from './save.js';
 
 function stateOf(info: DomainInfo): 'running' | 'paused' | 'shutdown' | 'crashed' {
   if (info.crashed) return 'crashed';
@@ -33,7 +34,7 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
   const running = (await o.hv.list()).filter((d) => d.domid !== 0);
   const adopted = new Set<string>();
 
-  for (const info of running) {
+  for (let info of running) {
     if (o.records.has(info.uuid) && o.records.get(info.uuid)?.domid === info.domid) {
       adopted.add(info.uuid);
       continue; // already tracked (start() called twice)
@@ -41,8 +42,21 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     const dp = domPath(info.domid);
     const [vm, storeRef] = await Promise.all([o.xs.tryRead(`${dp}/vm`), o.xs.tryRead(`${dp}/store/ring-ref`)]);
     const uuidInStore = vm === undefined ? undefined : await o.xs.tryRead(`${vm}/uuid`);
-    const rec = stored.get(info.uuid);
+    let rec = stored.get(info.uuid);
     if (rec) await settleScripts(o, rec.config.uuid, info.domid);
+    if (rec?.phase === 'saving') {
+      // Killed in a save: finished if its image was committed, else the guest carries on.
+      const outcome = await recoverSave(o, info.domid, rec);
+      o.emit({ type: 'domain.save-recovered', domid: info.domid, uuid: info.uuid, name: rec.config.name, data: { outcome, image: rec.image ?? null } });
+      if (outcome === 'finished') {
+        await tearDown(o, info.domid, rec);
+        continue;
+      }
+      const { phase: _p, image: _i, ...resumed } = rec;
+      rec = resumed;
+      info = (await o.hv.getInfo(info.domid)) ?? info;
+      await o.store.save(rec).catch(() => undefined);
+    }
     if (rec?.phase !== undefined) {
       await tearDown(o, info.domid, rec);
       const interrupted = rec.phase === 'creating' ? 'create' : 'destroy';
@@ -86,8 +100,9 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     // A domid no domain holds any more: its dom and libxl paths, and backend directories whose
     // bookkeeping was never written (a kill between the two).
     if (rec.domid !== undefined && !liveDomids.has(rec.domid)) await sweepDomainLeftovers(o.xs, rec.domid, rec.config.uuid, backendDomids(rec.config));
+    if (rec.phase === 'saving') await recoverSave(o, undefined, rec);
     if (rec.phase !== undefined && rec.managed) {
-      const { phase: _p, domid: _d, ...defined } = rec;
+      const { phase: _p, domid: _d, image: _i, ...defined } = rec;
       await o.store.save(defined).catch(() => undefined);
     }
     if (!rec.managed) {

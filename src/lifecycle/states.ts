@@ -15,7 +15,8 @@ export type DomainOperation =
   | 'setVcpus'
   | 'attach'
   | 'detach'
-  | 'undefine';
+  | 'undefine'
+  | 'save';
 
 /** For each operation, the states it is allowed in. */
 export const ALLOWED: Readonly<Record<DomainOperation, readonly DomainState[]>> = {
@@ -29,14 +30,16 @@ export const ALLOWED: Readonly<Record<DomainOperation, readonly DomainState[]>> 
   attach: ['running', 'paused'],
   detach: ['running', 'paused'],
   undefine: ['defined', 'shutdown', 'crashed'],
+  save: ['running', 'paused'],
 };
 
 /** State changes the lifecycle makes; anything else is a bug, refused loudly. */
 export const TRANSITIONS: Readonly<Record<DomainState, readonly DomainState[]>> = {
   defined: ['creating', 'destroyed'],
   creating: ['paused', 'running', 'destroyed', 'defined', 'dying'],
-  paused: ['running', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed'],
-  running: ['paused', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed'],
+  saving: ['running', 'paused', 'dying', 'destroyed'],
+  paused: ['saving', 'running', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed'],
+  running: ['saving', 'paused', 'shutting-down', 'shutdown', 'crashed', 'dying', 'destroyed'],
   'shutting-down': ['shutdown', 'crashed', 'running', 'paused', 'dying', 'destroyed'],
   shutdown: ['dying', 'destroyed', 'creating', 'defined'],
   crashed: ['dying', 'destroyed', 'creating', 'defined'],

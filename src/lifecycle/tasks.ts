@@ -35,6 +35,17 @@ export class Task {
     return this.#view.state === 'running';
   }
 
+  /** Kept with the task once it succeeds, for clients that follow it by polling. */
+  setResult(result: Record<string, unknown>): void {
+    this.#view = { ...this.#view, result };
+  }
+
+  /** The domain an operation acts on, once it is known (a restore learns it from the image). */
+  setDomain(uuid: string): void {
+    this.#view = { ...this.#view, domainUuid: uuid };
+    this.onChange(this);
+  }
+
   step(step: string, progress: number): void {
     if (!this.running) return;
     this.#view = { ...this.#view, step, progress: Math.max(this.#view.progress, Math.min(1, progress)) };

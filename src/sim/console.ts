@@ -9,6 +9,8 @@ import { ConsoleListeners, type ConsoleSource, type ConsoleStream } from '../lif
 import { E_CONSOLE_UNAVAILABLE } from '../lifecycle/errors.js';
 
 const BACKLOG_BYTES = 64 * 1024;
+/** The screen tail a snapshot keeps (it must fit in the state page of a saved image). */
+const SNAPSHOT_SCREEN_BYTES = 2048;
 
 export interface SimConsoleGuest {
   /** The guest asked for its own shutdown (poweroff/reboot typed at its prompt). */
@@ -34,6 +36,24 @@ export class SimConsole {
 
   get backlog(): Buffer {
     return Buffer.concat(this.#backlog);
+  }
+
+  /** What the guest keeps in its memory across a save: whether it booted, its uptime, its screen's tail. */
+  snapshot(): { booted: boolean; uptimeMs: number; screen: string } {
+    const tail = this.backlog.subarray(-SNAPSHOT_SCREEN_BYTES);
+    return { booted: this.#booted, uptimeMs: this.#booted ? Date.now() - this.#bootedAt : 0, screen: tail.toString('base64') };
+  }
+
+  /** A restored guest carries on: no boot banner, its uptime and screen go on from the snapshot. */
+  resumeFrom(s: { booted?: unknown; uptimeMs?: unknown; screen?: unknown }): void {
+    if (s.booted !== true) return;
+    this.#booted = true;
+    this.#bootedAt = Date.now() - (typeof s.uptimeMs === 'number' ? s.uptimeMs : 0);
+    if (typeof s.screen === 'string') {
+      const screen = Buffer.from(s.screen, 'base64');
+      this.#backlog = [screen];
+      this.#backlogBytes = screen.length;
+    }
   }
 
   /** The guest runs (first unpause: it boots; later ones: it goes on with typed input). */

@@ -13,6 +13,7 @@ import { isError } from '../errors.js';
 import { E_XS_DISCONNECTED, E_XS_UNAVAILABLE } from '../xenstore/errors.js';
 import type { Watch, XenstoreClient } from '../xenstore/types.js';
 import { SimConsole, SimConsoleSource } from './console.js';
+import { SimulatedHypervisor } from './hypervisor.js';
 
 interface Guest {
   domid: number;
@@ -60,6 +61,10 @@ export class SimGuests {
       if (c.type === 'destroyed') {
         this.#stop(c.domid);
         this.#endConsole(c.domid, 'the domain was destroyed');
+      } else if (c.info.shutdown && c.info.shutdownReason === 'suspend') {
+        // Suspended for a save: the console stays (xenconsoled keeps it while the domain exists).
+        this.#stop(c.info.domid);
+        this.#consoles.get(c.info.domid)?.pause();
       } else if (c.info.shutdown || c.info.dying) {
         this.#stop(c.info.domid);
         this.#endConsole(c.info.domid, 'the guest shut down');
@@ -68,7 +73,14 @@ export class SimGuests {
         this.#consoles.get(c.info.domid)?.pause();
       } else this.#start(c.info.domid);
     });
+    // What a guest keeps in memory travels in its saved image (memory-stream.ts).
+    if (hv instanceof SimulatedHypervisor) {
+      hv.setGuestMemory({ snapshot: (domid) => ({ console: this.#consoles.get(domid)?.snapshot() ?? null }) });
+      this.#restored = (domid) => hv.restoredState(domid);
+    }
   }
+
+  #restored: (domid: number) => Record<string, unknown> | undefined = () => undefined;
 
   /** The guests' consoles, for the daemon's console route. */
   consoleSource(): SimConsoleSource {
@@ -88,6 +100,8 @@ export class SimGuests {
     let c = this.#consoles.get(domid);
     if (!c) {
       c = new SimConsole(domid, `dom${domid}`, { shutdown: (reason) => void this.hv.shutdown(domid, reason).catch(() => undefined) });
+      const saved = this.#restored(domid)?.['console'];
+      if (saved && typeof saved === 'object') c.resumeFrom(saved);
       this.#consoles.set(domid, c);
     }
     return c;
@@ -230,5 +244,6 @@ export class SimGuests {
     this.#unsubscribe();
     for (const domid of [...this.#guests.keys()]) this.#stop(domid);
     for (const domid of [...this.#consoles.keys()]) this.#endConsole(domid, 'the toolstack stopped');
+    if (this.hv instanceof SimulatedHypervisor) this.hv.setGuestMemory(undefined);
   }
 }

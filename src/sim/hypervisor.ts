@@ -6,7 +6,9 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { TsxError } from '../errors.js';
+import type { Readable, Writable } from 'node:stream';
+import { E_ABORTED, TsxError } from '../errors.js';
+import { readSimStream, simPages, writeSimStream } from './memory-stream.js';
 import {
   E_HV_INJECTED,
   E_HV_INVALID,
@@ -21,8 +23,13 @@ import type {
   DomainCreateSpec,
   DomainInfo,
   DomainStateChange,
+  GuestType,
   HostInfo,
   Hypervisor,
+  MemoryProgress,
+  MemoryStreamSummary,
+  RestoreMemorySpec,
+  SaveMemoryOptions,
   ShutdownReason,
 } from '../hypervisor/types.js';
 
@@ -60,10 +67,22 @@ interface SimDomain {
   nextPort: number;
   built: boolean;
   created: number;
+  /** Absent in tables written before save/restore: pv. */
+  type?: GuestType;
+  /** The guest's own state, from the image it was restored from (see SimGuestMemory). */
+  restoredState?: Record<string, unknown>;
+}
+
+/**
+ * The simulated guests' side of a save: what a guest keeps in its memory, read once it has
+ * stopped (guest.ts registers it). Without one, a saved guest's state page is empty.
+ */
+export interface SimGuestMemory {
+  snapshot(domid: number): Record<string, unknown>;
 }
 
 /** Names of the calls a test may make fail (one shot each). */
-export type SimCall = 'createDomain' | 'setMaxVcpus' | 'setMaxMemory' | 'setMemoryTarget' | 'allocUnboundEvtchn' | 'build' | 'unpause' | 'pause' | 'destroy';
+export type SimCall = 'createDomain' | 'setMaxVcpus' | 'setMaxMemory' | 'setMemoryTarget' | 'allocUnboundEvtchn' | 'build' | 'unpause' | 'pause' | 'destroy' | 'saveMemory' | 'restoreMemory' | 'resume';
 
 export class SimulatedHypervisor implements Hypervisor {
   readonly kind = 'simulated' as const;
@@ -160,6 +179,7 @@ export class SimulatedHypervisor implements Hypervisor {
       nextPort: 1,
       built: false,
       created: Date.now(),
+      type: spec.type,
     };
     this.#domains.set(domid, d);
     await this.#publish();
@@ -232,6 +252,58 @@ export class SimulatedHypervisor implements Hypervisor {
     // Frames at the top of the guest's memory, like the PV builder's special pages.
     const top = BigInt(Math.floor(spec.memoryKiB / 4));
     return { storeGfn: top - 2n, consoleGfn: top - 1n, protocol: 'x86_64-abi' };
+  }
+
+  #guestMemory: SimGuestMemory | undefined;
+
+  /** The simulated guests register what they keep in memory (guest.ts). */
+  setGuestMemory(memory: SimGuestMemory | undefined): void {
+    this.#guestMemory = memory;
+  }
+
+  /** The state a restored domain's guest carries on from (undefined for a booted one). */
+  restoredState(domid: number): Record<string, unknown> | undefined {
+    return this.#domains.get(domid)?.restoredState;
+  }
+
+  async saveMemory(domid: number, out: Writable, options: SaveMemoryOptions): Promise<MemoryStreamSummary> {
+    this.#maybeFail('saveMemory');
+    const d = this.#get(domid);
+    if (d.shutdown && d.shutdownReason !== 'suspend') throw new TsxError(E_HV_INVALID, `domain ${domid} has shut down (${d.shutdownReason}): nothing to save`, { details: { domid } });
+    return writeSimStream(out, { type: d.type ?? 'pv', pages: simPages(d.memoryKiB) }, {
+      ...options,
+      suspend: async () => {
+        // Suspending one that already is (a save retried after a failure) is a no-op, as in libxl.
+        if (!(this.#domains.get(domid)?.shutdownReason === 'suspend')) await options.suspend();
+        const now = this.#get(domid);
+        if (!(now.shutdown && now.shutdownReason === 'suspend')) throw new TsxError(E_HV_INVALID, `domain ${domid} did not suspend`, { details: { domid } });
+      },
+      state: () => this.#guestMemory?.snapshot(domid) ?? {},
+    });
+  }
+
+  async restoreMemory(domid: number, input: Readable, spec: RestoreMemorySpec, options: { signal?: AbortSignal; onProgress?: (p: MemoryProgress) => void } = {}): Promise<BuildResult> {
+    this.#maybeFail('restoreMemory');
+    const d = this.#get(domid);
+    if (d.built) throw new TsxError(E_HV_INVALID, `domain ${domid} is built already`, { details: { domid } });
+    if (spec.memoryKiB > spec.maxMemoryKiB) throw new TsxError(E_HV_INVALID, `domain ${domid}: memory over its maximum`, { details: { domid } });
+    this.#fit(domid, spec.memoryKiB);
+    const mem = await readSimStream(input, { type: spec.type }, options.onProgress);
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new TsxError(E_ABORTED, 'restore cancelled');
+    return this.build(domid, { ...spec, type: mem.type }).then((built) => {
+      d.restoredState = mem.state;
+      return built;
+    });
+  }
+
+  async resume(domid: number): Promise<void> {
+    this.#maybeFail('resume');
+    const d = this.#get(domid);
+    if (!d.shutdown || d.shutdownReason !== 'suspend') return;
+    d.shutdown = false;
+    delete d.shutdownReason;
+    await this.#publish();
+    this.#changed(d);
   }
 
   async pause(domid: number): Promise<void> {

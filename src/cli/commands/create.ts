@@ -3,16 +3,14 @@
 // domain list is current to, so no step can be missed.
 
 import { basename, extname } from 'node:path';
-import type { DomainView, TaskView, TsxEvent } from '../../lifecycle/api.js';
-import { ApiError } from '../client.js';
+import type { DomainView, TaskView } from '../../lifecycle/api.js';
 import { EXIT } from '../command.js';
 import { clientCommand, readInputFile, enc, output, withConfigSource } from '../daemon-cli.js';
 import { domainSummary, eventLine } from '../format.js';
 import { attachConsole } from '../console-attach.js';
+import { followTask } from '../follow.js';
 
 const CONTENT_TYPES: Record<string, string> = { '.sxp': 'application/x-sxp', '.json': 'application/json' };
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export const command = clientCommand({
   summary: 'create a domain from a config file (xl.cfg/xm, .sxp or .json), showing each device as it comes up',
@@ -38,54 +36,31 @@ export const command = clientCommand({
     const api = client();
     const progress = !json && values.quiet !== true && values['no-wait'] !== true;
 
-    // Subscribe first, from the seq the model is at now.
-    const pending: TsxEvent[] = [];
-    let ws: Awaited<ReturnType<typeof api.openEvents>> | undefined;
-    let taskId: string | undefined;
-    let uuid: string | undefined;
-    const mine = (e: TsxEvent): boolean => (taskId !== undefined && e.taskId === taskId) || (uuid !== undefined && e.uuid === uuid);
-    const show = (e: TsxEvent): void => {
-      if (progress && mine(e)) io.stdout(eventLine(e));
-    };
-    if (progress) {
-      const { seq } = await api.get<{ seq: number }>('/v1/domains');
-      // Progress is a nicety: without the stream the task is still polled to its end.
-      ws = await api
-        .openEvents({ since: seq }, (e) => {
-          if (taskId === undefined) pending.push(e);
-          else show(e);
-        })
-        .catch(() => undefined);
-    }
+    const run = await withConfigSource(text, () =>
+      followTask(api, {
+        show: progress,
+        what: 'create',
+        start: async () => (await api.request<{ task: TaskView; uuid?: string }>('POST', `/v1/domains?${qs.toString()}`, { data: text, contentType }, { 'x-tsxend-filename': basename(file) })).body,
+        mine: (e, body) => (body.uuid ?? body.task.domainUuid) !== undefined && e.uuid === (body.uuid ?? body.task.domainUuid),
+        onEvent: (e) => io.stdout(eventLine(e)),
+      }),
+    );
     try {
-      const res = await withConfigSource(text, () => api.request<{ task: TaskView; uuid?: string }>('POST', `/v1/domains?${qs.toString()}`, { data: text, contentType }, { 'x-tsxend-filename': basename(file) }));
-      let task = res.body.task;
-      taskId = task.id;
-      uuid = res.body.uuid ?? task.domainUuid;
+      const uuid = run.body.uuid ?? run.body.task.domainUuid;
       if (values['no-wait']) {
-        output(io, json, res.body, () => `creating ${uuid ?? ''}: task ${task.id} (tsxend events, or GET /v1/tasks/${task.id})\n`);
+        output(io, json, run.body, () => `creating ${uuid ?? ''}: task ${run.body.task.id} (tsxend events, or GET /v1/tasks/${run.body.task.id})\n`);
         return EXIT.ok;
       }
-      for (const e of pending.splice(0)) show(e);
-      while (task.state === 'running') {
-        await sleep(150);
-        task = await api.get<TaskView>(`/v1/tasks/${enc(task.id)}`);
-      }
-      await sleep(50); // let the last events of the task arrive before the summary
-      if (task.state !== 'succeeded') {
-        const code = task.error?.code ?? (task.state === 'cancelled' ? 'TSX_ERR_ABORTED' : 'TSX_ERR_INTERNAL');
-        const status = (task.error as { statusCode?: number } | undefined)?.statusCode ?? 422;
-        throw new ApiError(status, { statusCode: status, code, error: task.state, message: task.error?.message ?? `create ${task.state}` });
-      }
+      const task = await run.wait();
       const dom = await api.get<DomainView>(`/v1/domains/${enc(uuid ?? task.domainUuid ?? '')}`);
       output(io, json, dom, () => domainSummary(dom));
       if (values.console && dom.domid !== undefined) {
-        ws?.close();
+        run.close();
         return await attachConsole(api, dom.uuid, io);
       }
       return EXIT.ok;
     } finally {
-      ws?.close();
+      run.close();
     }
   },
 });

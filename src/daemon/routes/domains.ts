@@ -163,6 +163,39 @@ export function registerDomainRoutes(app: FastifyInstance, { orchestrator: orch,
     });
   }
 
+  // Save and restore (xl save / restore): images are files on the daemon's host, in xl's format.
+  app.post<RefReq & { Querystring: { wait?: boolean }; Body: { file: string; checkpoint?: boolean } }>('/v1/domains/:ref/save', {
+    ...refPre,
+    schema: {
+      operationId: 'saveDomain',
+      summary: 'Suspend the guest and write it to an image file (xl save); the domain goes unless checkpoint',
+      tags,
+      params: S.refParams,
+      querystring: S.waitQuery,
+      body: S.saveBody,
+      response: { 200: S.saveReport, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 404, 409, 422, 504) },
+    },
+  }, async (request, reply) => {
+    const op = orch.saveDomain(request.params.ref, request.body.file, request.body.checkpoint === undefined ? {} : { checkpoint: request.body.checkpoint });
+    request.log.info({ ref: request.params.ref, file: request.body.file, taskId: op.task.id }, 'save accepted');
+    return answerOperation(reply, metrics, op, request.query.wait, { status: 200, map: (r) => r });
+  });
+
+  app.post<{ Querystring: { wait?: boolean }; Body: { file: string; paused?: boolean } }>('/v1/restore', {
+    schema: {
+      operationId: 'restoreDomain',
+      summary: 'Create a domain from an image file (xl restore), checked whole before anything is made',
+      tags,
+      querystring: S.waitQuery,
+      body: S.restoreBody,
+      response: { 201: S.domainView, 202: S.taskAccepted, ...S.opErrorReplies(499, 400, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const op = orch.restoreDomain(request.body.file, request.body.paused === undefined ? {} : { paused: request.body.paused });
+    request.log.info({ file: request.body.file, taskId: op.task.id }, 'restore accepted');
+    return answerOperation(reply, metrics, op, request.query.wait, { status: 201, map: presentDomain, location: (d: DomainView) => `/v1/domains/${d.uuid}` });
+  });
+
   app.put<RefReq & { Body: { mib: number } }>('/v1/domains/:ref/memory', {
     ...refPre,
     schema: { operationId: 'setMemory', summary: 'Set the memory target, MiB (xm mem-set)', tags, params: S.refParams, body: S.memoryBody, response: { 200: S.domainView, ...S.opErrorReplies(400, 404, 409, 422) } },

@@ -15,6 +15,8 @@ import type {
   Hypervisor,
   PublishedState,
   ShutdownReason,
+  RestoreMemorySpec,
+  SaveMemoryOptions,
 } from '../types.js';
 import { E_XEN_CALL_FAILED } from '../errors.js';
 import { Xc, type XenLibPaths } from './binding.js';
@@ -22,7 +24,7 @@ import { cpumapBytes, xlCpumap } from './affinity.js';
 import { buildPv, buildPvh, checkBuildable, type DomainFacts } from './build.js';
 import { XEN } from './layouts.js';
 import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
-import { restoreMemory, saveMemory, type RestoreMemorySpec, type SaveMemoryOptions } from './saverestore.js';
+import { restoreMemory, saveMemory } from './saverestore.js';
 import type { LibxcStreamSummary } from '../libxc-stream.js';
 import type { Readable, Writable } from 'node:stream';
 

@@ -9,37 +9,13 @@ import type { Readable, Writable } from 'node:stream';
 import { TsxError } from '../../errors.js';
 import { copyLibxcStream, LibxcStreamError, REC_X86_PV_INFO, type LibxcStreamSummary } from '../libxc-stream.js';
 import { E_XEN_SAVE_HELPER } from '../errors.js';
-import type { BuildResult, BuildSpec } from '../types.js';
+import type { BuildResult, RestoreMemorySpec, SaveMemoryOptions } from '../types.js';
 import type { Xc } from './binding.js';
 import { buildPre, type DomainFacts } from './build.js';
 import { startRestoreHelper, startSaveHelper, XGR_SDD_MISSING_CPUID, type HelperLog } from './save-helper.js';
 
-export interface MemoryProgress {
-  readonly pagesDone: number;
-  readonly pagesTotal: number;
-  readonly bytes: number;
-}
-
-export interface SaveMemoryOptions {
-  /** Pre-copy while the guest runs, then stop-and-copy (migration). */
-  readonly live?: boolean;
-  /** Suspends the guest (cooperatively, through xenstore); called when libxc asks for it. */
-  readonly suspend: () => Promise<void>;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (p: MemoryProgress) => void;
-  readonly onLog?: (entry: HelperLog) => void;
-  /** libxl-save-helper's path (the default is Debian's). */
-  readonly helper?: string;
-}
-
-export interface RestoreMemorySpec {
-  readonly type: BuildSpec['type'];
-  readonly memoryKiB: number;
-  readonly maxMemoryKiB: number;
-  readonly vcpus: number;
-  readonly storeEvtchn: number;
-  readonly consoleEvtchn: number;
-}
+/** Xen's own: libxl-save-helper's path (the default is Debian's). */
+export type XenSaveMemoryOptions = SaveMemoryOptions & { readonly onLog?: (entry: HelperLog) => void; readonly helper?: string };
 
 const streamFailure = (op: 'save' | 'restore', domid: number, err: LibxcStreamError) =>
   new TsxError(E_XEN_SAVE_HELPER, `${op} of domain ${domid}: ${err.message}`, {
@@ -47,7 +23,7 @@ const streamFailure = (op: 'save' | 'restore', domid: number, err: LibxcStreamEr
   });
 
 /** Writes the libxc stream of `domid` to `out` (which stays open: the caller frames it). */
-export async function saveMemory(domid: number, out: Writable, options: SaveMemoryOptions): Promise<LibxcStreamSummary> {
+export async function saveMemory(domid: number, out: Writable, options: XenSaveMemoryOptions): Promise<LibxcStreamSummary> {
   let suspendError: unknown;
   let pagesTotal = 0;
   let pagesDone = 0;
@@ -98,7 +74,7 @@ export async function saveMemory(domid: number, out: Writable, options: SaveMemo
  * `input`) into the empty domain `domid`, created as for a build.
  */
 export async function restoreMemory(xc: Xc, domid: number, input: Readable, spec: RestoreMemorySpec, facts: DomainFacts, helper?: string): Promise<BuildResult> {
-  buildPre(xc, domid, { ...spec, type: spec.type }, facts, { restore: true });
+  buildPre(xc, domid, spec, facts, { restore: true });
   const run = startRestoreHelper({
     ...(helper ? { path: helper } : {}),
     domid,

@@ -6,6 +6,7 @@ import type { DeviceClass, DeviceEntry, XendConfig } from '../../../src/config/m
 import type {
   DeviceView,
   DomainView,
+  SaveReport,
   EventFeed,
   HealthView,
   Operation,
@@ -187,6 +188,12 @@ export class FakeOrchestrator implements Orchestrator {
   }
   startDomain(): Operation<DomainView> {
     throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake');
+  }
+  saveDomain(): Operation<SaveReport> {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake (the real orchestrator is tested in test/lifecycle/save-restore.test.ts)');
+  }
+  restoreDomain(): Operation<DomainView> {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake (the real orchestrator is tested in test/lifecycle/save-restore.test.ts)');
   }
   listDevices(ref: string) {
     return this.#find(ref).view.devices;
