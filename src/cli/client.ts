@@ -10,7 +10,9 @@ import WebSocket from 'ws';
 import type { TsxEvent } from '../lifecycle/api.js';
 import { E_HTTP } from '../daemon/errors.js';
 
-export type Endpoint = { kind: 'unix'; path: string } | { kind: 'http' | 'https'; url: URL };
+import { describeEndpoint, parseEndpoint, type Endpoint } from '../daemon/endpoint.js';
+
+export { describeEndpoint, parseEndpoint, type Endpoint };
 
 export interface ClientOptions {
   readonly connect?: string;
@@ -66,18 +68,6 @@ export function defaultSocketPath(env: NodeJS.ProcessEnv): string {
   if (isRoot()) return '/run/tsxend/tsxend.sock';
   const state = env.TSXEND_STATE_DIR ?? join(env.XDG_STATE_HOME ?? join(env.HOME ?? homedir(), '.local', 'state'), 'tsxend');
   return join(state, 'run', 'tsxend.sock');
-}
-
-export function parseEndpoint(spec: string): Endpoint {
-  if (spec.startsWith('unix:')) return { kind: 'unix', path: spec.slice(5) };
-  if (spec.startsWith('/')) return { kind: 'unix', path: spec };
-  const url = new URL(spec);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`--connect ${spec}: expected unix:PATH or https://HOST:PORT`);
-  return { kind: url.protocol === 'https:' ? 'https' : 'http', url };
-}
-
-export function describeEndpoint(e: Endpoint): string {
-  return e.kind === 'unix' ? `unix:${e.path}` : e.url.origin;
 }
 
 export interface ApiResponse<T> {

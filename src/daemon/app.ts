@@ -24,6 +24,7 @@ import { registerDeviceRoutes } from './routes/devices.js';
 import { registerDomainRoutes } from './routes/domains.js';
 import { registerHostRoutes } from './routes/host.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+import { registerMigrationRoutes } from './routes/migrations.js';
 import { TsxError } from '../errors.js';
 
 export interface AppOptions {
@@ -132,6 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerDomainRoutes(app, deps);
   registerDeviceRoutes(app, deps);
   registerTaskRoutes(app, options.orchestrator);
+  registerMigrationRoutes(app, deps);
   registerHostRoutes(app, options.orchestrator, options.metrics, options.version, options.world);
   registerEventStream(app, options.orchestrator, options.metrics, { maxBufferedBytes: options.maxEventBufferBytes ?? 1024 * 1024 });
   registerConsoleRoute(app, options.orchestrator, options.consoles);

@@ -16,3 +16,4 @@ export const E_UNAVAILABLE = defineError('TSX_ERR_DAEMON_UNAVAILABLE', 503, 'The
 export const E_UPGRADE_REQUIRED = defineError('TSX_ERR_UPGRADE_REQUIRED', 426, 'The route is a websocket: connect with an Upgrade request');
 export const E_DAEMON_UNREACHABLE = defineError('TSX_ERR_DAEMON_UNREACHABLE', 503, 'The CLI could not connect to the daemon (no socket, refused, TLS failure)');
 export const E_HTTP = defineError('TSX_ERR_HTTP', 502, 'The CLI got an HTTP error without a tsxend error body (a proxy, or not a tsxend daemon)');
+export const E_PEER = defineError('TSX_ERR_PEER', 502, 'Another tsxend (a migration\'s destination) could not be reached or refused (details name it, its status and code)');

@@ -192,6 +192,38 @@ export const restoreBody = Type.Object(
   { file: imagePath, paused: Type.Optional(Type.Boolean({ description: 'leave the restored domain paused (xl restore -p)' })) },
   { additionalProperties: false },
 );
+export const migrateBody = Type.Object(
+  {
+    destination: Type.String({ minLength: 2, maxLength: 4096, description: 'the other tsxend: unix:PATH or https://HOST:PORT' }),
+    token: Type.Optional(Type.String({ maxLength: 4096, description: "the destination's API token (never logged)" })),
+    ca: Type.Optional(Type.String({ maxLength: 65536, description: "PEM CA bundle for a destination with a private certificate" })),
+    live: Type.Optional(Type.Boolean({ description: 'copy memory while the guest runs (default true)' })),
+  },
+  { additionalProperties: false },
+);
+export const migrateReport = Type.Object(
+  {
+    uuid: Type.String(),
+    name: Type.String(),
+    destination: Type.String(),
+    live: Type.Boolean(),
+    bytes: Type.Integer({ description: 'bytes sent' }),
+    pages: Type.Integer(),
+    downtimeMs: Type.Integer({ description: "from the guest's suspend here to its unpause there" }),
+    totalMs: Type.Integer(),
+  },
+  { title: 'MigrateReport' },
+);
+export const incomingView = Type.Object(
+  {
+    id: Type.String(),
+    uuid: Type.String(),
+    name: Type.String(),
+    state: stringEnum(['prepared', 'receiving', 'ready', 'committed', 'aborted']),
+    expiresAt: Type.String(),
+  },
+  { title: 'IncomingMigration' },
+);
 export const shutdownBody = Type.Object(
   { mode: Type.Optional(stringEnum(['poweroff', 'reboot', 'suspend', 'halt'])) },
   { additionalProperties: false },

@@ -2,6 +2,7 @@
 // factory (embedded mock xenstore or a real socket, simulated or real hypervisor, and the world
 // that goes with it: the real one next to real Xen, else the simulated one of src/sim).
 
+import { httpMigrationPeer } from './peer.js';
 import { existsSync } from 'node:fs';
 import { formatProblem, parseConfig, parseDeviceSpec, validateConfig } from '../config/index.js';
 import type { Hypervisor } from '../hypervisor/types.js';
@@ -51,7 +52,7 @@ export const environmentFactory: EnvironmentFactory = async ({ options, store, l
     logger: logger.child({ component: 'lifecycle' }),
     hotplugTimeoutMs: options.hotplugTimeoutMs,
     ...(options.deviceModel === undefined ? {} : { deviceModel: options.deviceModel }),
-    orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs, createTimeoutMs: options.createTimeoutMs },
+    orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs, createTimeoutMs: options.createTimeoutMs, peerFor: httpMigrationPeer },
   });
   // dom0's own nodes (what xen-init-dom0 writes on a host) are ensured by orchestrator.start().
   return { orchestrator: env.orchestrator, consoles: env.consoles, world: env.world, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };

@@ -54,7 +54,6 @@ export async function readExactly(input: Readable, n: number, offset: number, wh
       continue;
     }
     if (input.readableEnded || input.destroyed) {
-      if (have > 0) input.unshift(Buffer.concat(parts));
       throw new LibxcStreamError(offset, have === 0 ? `${what}: the stream ends here` : `${what}: the stream ends after ${have} of ${n} bytes`, true);
     }
     await new Promise<void>((resolve, reject) => {

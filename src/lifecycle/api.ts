@@ -2,6 +2,7 @@
 // Method names mirror the OpenAPI operationIds. No front end holds logic of its own.
 
 import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
+import type { Readable } from 'node:stream';
 import type { HostInfo } from '../hypervisor/types.js';
 
 /** Explicit domain states; each operation declares the states it is allowed in. */
@@ -145,9 +146,57 @@ export interface StoredDomain {
    * A create or destroy under way: saved before it touches anything, cleared when it ends, so a
    * daemon killed in the middle rolls the create back, or finishes the destroy, at start.
    */
-  readonly phase?: 'creating' | 'destroying' | 'saving';
+  readonly phase?: 'creating' | 'destroying' | 'saving' | 'migrating' | 'migrated' | 'incoming';
   /** The image a save in progress writes (phase "saving"): its rename is the save's commit point. */
   readonly image?: string;
+  /**
+   * A migration under way: on the source (phases migrating, migrated) where it goes and how to
+   * reach it (the state directory is the daemon's own, 0700); on the destination (incoming) its id.
+   */
+  readonly migration?: MigrationTarget & { readonly id: string };
+}
+
+/** Where a migration goes: another tsxend's API (unix:PATH or https://HOST:PORT), with its token and CA. */
+export interface MigrationTarget {
+  readonly destination: string;
+  readonly token?: string;
+  /** PEM CA bundle for a destination with a private certificate. */
+  readonly ca?: string;
+}
+
+/** The destination's side of a migration, as the source's lifecycle sees it (src/daemon/peer.ts speaks it over HTTP). */
+export interface MigrationPeer {
+  readonly target: MigrationTarget;
+  /** The destination claims the domain's name, uuid and resources; answers the migration's id. */
+  prepare: (config: XendConfig) => Promise<{ id: string }>;
+  /** Sends the image; resolves once the destination holds the domain restored and paused. */
+  sendImage: (id: string, image: Readable) => Promise<void>;
+  /** The destination runs the guest; "gone" when it no longer has the migration (aborted, timed out). */
+  commit: (id: string) => Promise<'committed' | 'gone'>;
+  /** The destination drops whatever it made of the migration (best effort). */
+  abort: (id: string) => Promise<void>;
+}
+
+export interface MigrateReport {
+  readonly uuid: string;
+  readonly name: string;
+  readonly destination: string;
+  readonly live: boolean;
+  readonly bytes: number;
+  readonly pages: number;
+  /** From the guest's suspend on the source to its unpause on the destination. */
+  readonly downtimeMs: number;
+  readonly totalMs: number;
+}
+
+/** An incoming migration on the destination. */
+export interface IncomingView {
+  readonly id: string;
+  readonly uuid: string;
+  readonly name: string;
+  readonly state: 'prepared' | 'receiving' | 'ready' | 'committed' | 'aborted';
+  /** When an uncommitted migration is dropped (its domain never ran here). */
+  readonly expiresAt: string;
 }
 
 export interface Orchestrator {
@@ -183,6 +232,18 @@ export interface Orchestrator {
   saveDomain(ref: string, file: string, options?: { checkpoint?: boolean }): Operation<SaveReport>;
   /** A new domain from a save image (xl's format), checked whole before anything is created. */
   restoreDomain(file: string, options?: { paused?: boolean }): Operation<DomainView>;
+
+  /** Sends a running domain to another tsxend (live: memory copied while it runs, then a short stop-and-copy). */
+  migrateDomain(ref: string, peer: MigrationPeer, options?: { live?: boolean }): Operation<MigrateReport>;
+  /** Destination: claims a domain about to arrive; it expires unless committed. */
+  prepareIncoming(config: XendConfig): Promise<IncomingView>;
+  /** Destination: restores the arriving image, paused, from `image`. */
+  receiveIncoming(id: string, image: Readable): Operation<DomainView>;
+  /** Destination: the source let go of the guest; it runs here now. */
+  commitIncoming(id: string): Promise<DomainView>;
+  /** Destination: drops what an uncommitted migration made. */
+  abortIncoming(id: string): Promise<void>;
+  getIncoming(id: string): IncomingView;
 
   getTask(id: string): TaskView;
   listTasks(): TaskView[];

@@ -25,3 +25,5 @@ export const E_SIMULATED_ON_XEN = defineError('TSX_ERR_SIMULATED_ON_XEN', 500, '
 
 export const E_BAD_IMAGE = defineError('TSX_ERR_BAD_IMAGE', 422, 'A save image (or migration stream) is not one tsxend can restore: not an image, truncated, corrupt, or of a guest it cannot run (details name the file and byte offset)');
 export const E_SUSPEND_TIMEOUT = defineError('TSX_ERR_SUSPEND_TIMEOUT', 504, 'The guest did not suspend before the deadline (its kernel may not support it); the request was withdrawn and it keeps running');
+export const E_MIGRATION_FAILED = defineError('TSX_ERR_MIGRATION_FAILED', 502, 'A migration failed (the destination refused or could not be reached, or the copy broke off); the guest runs on the source');
+export const E_NO_MIGRATION = defineError('TSX_ERR_NO_MIGRATION', 404, 'No incoming migration with this id (never prepared, or aborted or expired long ago)');

@@ -24,6 +24,10 @@ import type {
   Operation,
   Orchestrator,
   StoredDomain,
+  IncomingView,
+  MigrateReport,
+  MigrationPeer,
+  MigrationTarget,
   SaveReport,
   ShutdownMode,
   TaskView,
@@ -32,6 +36,9 @@ import { Claims } from './claims.js';
 import { runCreate, type CreateStep, type RestoreSource } from './create.js';
 import { openImageFile, type RestoreOptions } from './restore.js';
 import { runSave, type SaveOptions } from './save.js';
+import { IncomingMigrations } from './incoming.js';
+import { runMigrate, type MigrateOptions } from './migrate.js';
+import type { Readable } from 'node:stream';
 import { DomainRecord, XENSTORE_LOST } from './domain.js';
 import { E_BAD_REQUEST, E_NO_DEVICE, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_SHUTDOWN_TIMEOUT, E_STOPPING, E_UUID_TAKEN } from './errors.js';
 import { EventLog, type EventInput } from './events.js';
@@ -59,6 +66,10 @@ export interface OrchestratorDeps {
   readonly eventRingSize?: number;
   /** How long a rollback or destroy waits for a lost xenstore connection to come back (default 10 s). */
   readonly xsReconnectWaitMs?: number;
+  /** Speaks to another tsxend for a migration (the daemon's HTTP client; none: no migration can be recovered). */
+  readonly peerFor?: (target: MigrationTarget) => MigrationPeer;
+  /** How long an incoming migration waits for its commit before it is dropped (default 10 min). */
+  readonly incomingExpiryMs?: number;
   /** Tests: fail a create at a step. */
   readonly inject?: (step: CreateStep, config: XendConfig) => void | Promise<void>;
 }
@@ -76,6 +87,9 @@ export class DomainOrchestrator implements Orchestrator {
   readonly #limiter: Limiter;
   readonly opts: Required<Pick<OrchestratorDeps, 'createTimeoutMs' | 'shutdownTimeoutMs' | 'minRestartIntervalMs' | 'xsReconnectWaitMs'>>;
   readonly #inject: OrchestratorDeps['inject'];
+  /** How a restarted source reaches the destination of a migration it died in. */
+  readonly peerFor: OrchestratorDeps['peerFor'];
+  readonly incoming: IncomingMigrations;
   readonly #cleanups: (() => void | Promise<void>)[] = [];
   #stopping = false;
   #started = false;
@@ -95,6 +109,8 @@ export class DomainOrchestrator implements Orchestrator {
     this.#limiter = new Limiter(deps.maxParallelCreates ?? 8);
     this.opts = { createTimeoutMs: deps.createTimeoutMs ?? 60_000, shutdownTimeoutMs: deps.shutdownTimeoutMs ?? 60_000, minRestartIntervalMs: deps.minRestartIntervalMs ?? 60_000, xsReconnectWaitMs: deps.xsReconnectWaitMs ?? 10_000 };
     this.#inject = deps.inject;
+    this.peerFor = deps.peerFor;
+    this.incoming = new IncomingMigrations(this, deps.incomingExpiryMs ?? 10 * 60_000);
   }
 
   // ---- start / stop / health ----
@@ -132,6 +148,7 @@ export class DomainOrchestrator implements Orchestrator {
     for (const t of this.tasks.allRunning()) if (t.view.operation === 'createDomain') this.tasks.cancel(t.id);
     await Promise.allSettled([...this.records.values()].map((r) => r.queue.run(async () => undefined)));
     for (const c of this.#cleanups.splice(0)) await c();
+    this.incoming.close();
     await this.#outage.settled();
   }
 
@@ -248,7 +265,7 @@ export class DomainOrchestrator implements Orchestrator {
     r.devices = r.devices.map((d) => (d.class === 'vfb' || d.class === 'vkbd' ? { ...d, state: 'error', error: { code: E_BACKEND_DAEMON_EXITED.code, message } } : d));
   }
 
-  async persist(r: DomainRecord, phase?: StoredDomain['phase'], extra: Pick<StoredDomain, 'image'> = {}): Promise<void> {
+  async persist(r: DomainRecord, phase?: StoredDomain['phase'], extra: Pick<StoredDomain, 'image' | 'migration'> = {}): Promise<void> {
     await this.store.save({ config: r.config, managed: r.managed, autostart: r.autostart, autostartOrder: r.autostartOrder, ...(r.domid === undefined ? {} : { domid: r.domid }), ...(phase ? { phase, ...extra } : {}) });
   }
 
@@ -258,20 +275,49 @@ export class DomainOrchestrator implements Orchestrator {
     const config = validateConfig(input);
     let r: DomainRecord;
     try {
-      r = this.#newRecord(config, options.managed ?? false);
+      r = this.newRecord(config, options.managed ?? false);
     } catch (err) {
       return this.#failedOperation('createDomain', config.uuid, err);
     }
-    return this.operation(r, 'createDomain', r.uuid, (task) => this.#createRecord(r, task, options.paused ?? false, true));
+    return this.operation(r, 'createDomain', r.uuid, (task) => this.createRecord(r, task, options.paused ?? false, true));
   }
 
-  /** A record for a domain about to be created: its uuid, name and resources claimed first. */
-  #newRecord(config: XendConfig, managed: boolean): DomainRecord {
+  /** A record for a domain about to be created: its uuid, name and resources claimed first (lifecycle modules). */
+  newRecord(config: XendConfig, managed: boolean): DomainRecord {
     if (this.records.has(config.uuid)) throw new TsxError(E_UUID_TAKEN, `uuid ${config.uuid} is already used by domain ${this.records.get(config.uuid)?.name}`, { details: { uuid: config.uuid } });
     this.claims.claimConfig(config.uuid, config);
     const r = new DomainRecord(config, managed, false, 0, 'creating');
     this.records.set(config.uuid, r);
     return r;
+  }
+
+  // ---- migration (migrate.ts: the source; incoming.ts: the destination) ----
+
+  migrateDomain(ref: string, peer: MigrationPeer, options: MigrateOptions = {}): Operation<MigrateReport> {
+    const r = this.find(ref);
+    return this.operation(r, 'migrateDomain', r.uuid, (task) => runMigrate(this, r, task, peer, options));
+  }
+
+  async prepareIncoming(config: XendConfig): Promise<IncomingView> {
+    if (this.#stopping) throw new TsxError(E_STOPPING, 'tsxend is stopping');
+    return this.incoming.prepare(config);
+  }
+
+  receiveIncoming(id: string, image: Readable): Operation<DomainView> {
+    const m = this.incoming.get(id);
+    return this.operation(undefined, 'receiveMigration', m.view.uuid, (task) => this.incoming.receive(id, image, task));
+  }
+
+  commitIncoming(id: string): Promise<DomainView> {
+    return this.incoming.commit(id);
+  }
+
+  abortIncoming(id: string): Promise<void> {
+    return this.incoming.abort(id);
+  }
+
+  getIncoming(id: string): IncomingView {
+    return this.incoming.get(id).view;
   }
 
   // ---- save / restore (save.ts, restore.ts) ----
@@ -286,9 +332,9 @@ export class DomainOrchestrator implements Orchestrator {
       task.step('checking the image', 0.02);
       const image = await openImageFile(file, (p) => task.step('restoring memory', 0.3 + 0.3 * (p.pagesTotal > 0 ? p.pagesDone / p.pagesTotal : 0)));
       try {
-        const r = this.#newRecord(validateConfig(image.config), false);
+        const r = this.newRecord(validateConfig(image.config), false);
         task.setDomain(r.uuid);
-        return await r.queue.run(() => this.#createRecord(r, task, options.paused ?? false, true, image.source));
+        return await r.queue.run(() => this.createRecord(r, task, options.paused ?? false, true, image.source));
       } finally {
         image.close();
       }
@@ -301,7 +347,7 @@ export class DomainOrchestrator implements Orchestrator {
       checkAllowed('start', r.name, r.state);
       this.claims.claimConfig(r.uuid, r.config);
       this.setState(r, 'creating');
-      return this.#createRecord(r, task, options.paused ?? false, false);
+      return this.createRecord(r, task, options.paused ?? false, false);
     });
   }
 
@@ -313,8 +359,8 @@ export class DomainOrchestrator implements Orchestrator {
     return { task: task.view, done };
   }
 
-  /** Creates the running domain of `r`; on failure everything is undone and `r` goes back. */
-  async #createRecord(r: DomainRecord, task: Task, paused: boolean, fresh: boolean, restore?: RestoreSource): Promise<DomainView> {
+  /** Creates the running domain of `r` (lifecycle modules); on failure everything is undone and `r` goes back. */
+  async createRecord(r: DomainRecord, task: Task, paused: boolean, fresh: boolean, restore?: RestoreSource): Promise<DomainView> {
     const journal = new UndoJournal();
     const deadline = Date.now() + this.opts.createTimeoutMs;
     // Forward steps fail fast when xenstore is gone; their undo waits for it to come back.

@@ -15,6 +15,7 @@ import { domPath, rmQuiet, vmPath } from './layout.js';
 import { backendDomids, sweepDomainLeftovers } from './reconnect.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 import { recoverSave } from './save.js';
+import { recoverMigration } from './migrate.js';
 
 function stateOf(info: DomainInfo): 'running' | 'paused' | 'shutdown' | 'crashed' {
   if (info.crashed) return 'crashed';
@@ -57,7 +58,9 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
       info = (await o.hv.getInfo(info.domid)) ?? info;
       await o.store.save(rec).catch(() => undefined);
     }
-    if (rec?.phase !== undefined) {
+    // A migration's domain is adopted first, then the migration recovered (below).
+    const migration = rec?.phase === 'migrating' || rec?.phase === 'migrated' || rec?.phase === 'incoming' ? rec : undefined;
+    if (rec?.phase !== undefined && migration === undefined) {
       await tearDown(o, info.domid, rec);
       const interrupted = rec.phase === 'creating' ? 'create' : 'destroy';
       o.emit({ type: 'domain.rolled-back', domid: info.domid, uuid: info.uuid, name: rec.config.name, data: { reason: `found at start: the daemon died during its ${interrupted}` } });
@@ -67,6 +70,7 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     if (rec && vm === vmPath(info.uuid) && uuidInStore === info.uuid && storeRef !== undefined && introduced) {
       const r = await adopt(o, info, rec);
       if (r !== undefined) adopted.add(r.uuid);
+      if (r !== undefined && migration !== undefined) await recoverMigrationAtStart(o, r, migration);
       continue;
     }
     if (rec && (vm === undefined || vm === vmPath(info.uuid))) {
@@ -102,7 +106,7 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     if (rec.domid !== undefined && !liveDomids.has(rec.domid)) await sweepDomainLeftovers(o.xs, rec.domid, rec.config.uuid, backendDomids(rec.config));
     if (rec.phase === 'saving') await recoverSave(o, undefined, rec);
     if (rec.phase !== undefined && rec.managed) {
-      const { phase: _p, domid: _d, image: _i, ...defined } = rec;
+      const { phase: _p, domid: _d, image: _i, migration: _m, ...defined } = rec;
       await o.store.save(defined).catch(() => undefined);
     }
     if (!rec.managed) {
@@ -131,6 +135,22 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     const op = o.startDomain(r.uuid);
     await op.done.catch((err: unknown) => o.log?.error({ err, uuid: r.uuid }, 'autostart failed'));
   }
+}
+
+/** A migration the daemon died in, its domain adopted: the destination's copy awaits its commit; the source's is resumed or handed over. */
+async function recoverMigrationAtStart(o: DomainOrchestrator, r: DomainRecord, rec: StoredDomain): Promise<void> {
+  if (rec.phase === 'incoming' && rec.migration !== undefined) {
+    o.incoming.adopt(r, rec.migration.id);
+    o.emitFor(r, 'migration.adopted', { data: { id: rec.migration.id } });
+    return;
+  }
+  const outcome = await recoverMigration(o, r, rec);
+  if (outcome === 'resumed') {
+    const info = r.domid === undefined ? undefined : await o.hv.getInfo(r.domid);
+    if (info) r.state = stateOf(info);
+    await o.persist(r).catch(() => undefined);
+  }
+  o.emitFor(r, 'domain.migrate-recovered', { data: { outcome, destination: rec.migration?.destination ?? null } });
 }
 
 /**

@@ -16,7 +16,8 @@ export type DomainOperation =
   | 'attach'
   | 'detach'
   | 'undefine'
-  | 'save';
+  | 'save'
+  | 'migrate';
 
 /** For each operation, the states it is allowed in. */
 export const ALLOWED: Readonly<Record<DomainOperation, readonly DomainState[]>> = {
@@ -31,6 +32,7 @@ export const ALLOWED: Readonly<Record<DomainOperation, readonly DomainState[]>> 
   detach: ['running', 'paused'],
   undefine: ['defined', 'shutdown', 'crashed'],
   save: ['running', 'paused'],
+  migrate: ['running', 'paused'],
 };
 
 /** State changes the lifecycle makes; anything else is a bug, refused loudly. */

@@ -20,6 +20,7 @@ import { partialImage } from '../../src/lifecycle/save.js';
 import { checkImage } from '../../src/lifecycle/save-image.js';
 import { simfbCommand, SimulatedHotplugRunner } from '../../src/sim/index.js';
 import { dumpOurTree, sixDeviceConfig, tinyConfig } from './helpers.js';
+import { expectDocumented } from '../daemon/helpers/scenario.js';
 
 const VERIFY_STREAM = '/usr/lib/xen-4.17/bin/verify-stream-v2';
 function verifyStream(): boolean {
@@ -94,6 +95,7 @@ describe('save and restore (embedded default)', () => {
     const again = await o.restoreDomain(file).done.catch((e: unknown) => e);
     expect(isError(again, E_UUID_TAKEN) || isError(again, E_NAME_TAKEN)).toBe(true);
     expect(await env.hypervisor.list()).toHaveLength(1);
+    expectDocumented(events);
   });
 
   // Xen's own checker of save images (xen-utils-4.17); it needs no hypervisor.

@@ -195,6 +195,25 @@ export class FakeOrchestrator implements Orchestrator {
   restoreDomain(): Operation<DomainView> {
     throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake (the real orchestrator is tested in test/lifecycle/save-restore.test.ts)');
   }
+  // Migration: the real orchestrator is tested between two daemons (test/lifecycle/migrate.test.ts).
+  migrateDomain(): Operation<never> {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake');
+  }
+  async prepareIncoming(): Promise<never> {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake');
+  }
+  receiveIncoming(): Operation<never> {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake');
+  }
+  async commitIncoming(): Promise<never> {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake');
+  }
+  async abortIncoming(): Promise<never> {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake');
+  }
+  getIncoming(): never {
+    throw fakeError('TSX_ERR_FAKE_UNSUPPORTED', 422, 'not in the fake');
+  }
   listDevices(ref: string) {
     return this.#find(ref).view.devices;
   }
