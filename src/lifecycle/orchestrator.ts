@@ -36,11 +36,13 @@ import { Claims } from './claims.js';
 import { runCreate, type CreateStep, type RestoreSource } from './create.js';
 import { openImageFile, type RestoreOptions } from './restore.js';
 import { runSave, type SaveOptions } from './save.js';
+import { runShutdown } from './shutdown.js';
+import { runAttach, runDetach } from './device-ops.js';
 import { IncomingMigrations } from './incoming.js';
 import { runMigrate, type MigrateOptions } from './migrate.js';
 import type { Readable } from 'node:stream';
 import { DomainRecord, XENSTORE_LOST } from './domain.js';
-import { E_BAD_REQUEST, E_NO_DEVICE, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_SHUTDOWN_TIMEOUT, E_STOPPING, E_UUID_TAKEN } from './errors.js';
+import { E_BAD_REQUEST, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_STOPPING, E_UUID_TAKEN } from './errors.js';
 import { EventLog, type EventInput } from './events.js';
 import { domPath, removeDomainNodes, vmPath, writeVcpus } from './layout.js';
 import { reactToShutdown } from './reactions.js';
@@ -552,57 +554,8 @@ export class DomainOrchestrator implements Orchestrator {
 
   shutdownDomain(ref: string, mode: ShutdownMode): Operation<DomainView> {
     const r = this.find(ref);
-    return this.operation(
-      r,
-      'shutdownDomain',
-      r.uuid,
-      async (task) => {
-        // Answers a box, not the promise itself: an async function would adopt it and hold the queue.
-        const { settled } = await r.queue.run(async () => {
-          checkAllowed('shutdown', r.name, r.state);
-          const domid = r.domid as number;
-          const prev = r.state;
-          r.requestedShutdown = mode;
-          let wake: (v: DomainView) => void = () => undefined;
-          const settled = new Promise<DomainView>((resolve) => r.settleWaiters.push((wake = resolve)));
-          this.setState(r, 'shutting-down');
-          task.step(`waiting for the guest to ${mode}`, 0.2);
-          try {
-            await retryingXs(this.xs, this.opts.xsReconnectWaitMs).write(`${domPath(domid)}/control/shutdown`, mode);
-          } catch (err) {
-            // The request never reached the guest: the domain stays as it was.
-            r.settleWaiters = r.settleWaiters.filter((w) => w !== wake);
-            r.requestedShutdown = undefined;
-            this.setState(r, prev);
-            throw err;
-          }
-          this.emitFor(r, 'domain.shutdown-requested', { taskId: task.id, data: { mode } });
-          return { settled };
-        });
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TsxError(E_SHUTDOWN_TIMEOUT, `domain ${r.name} did not ${mode} within ${this.opts.shutdownTimeoutMs} ms`, { details: { mode, timeoutMs: this.opts.shutdownTimeoutMs } })), this.opts.shutdownTimeoutMs);
-        });
-        const aborted = new Promise<never>((_, reject) => task.signal.addEventListener('abort', () => reject(task.signal.reason instanceof Error ? task.signal.reason : new Error('cancelled')), { once: true }));
-        try {
-          return await Promise.race([settled, timeout, aborted]);
-        } catch (err) {
-          // The guest never answered: it keeps running; the request is withdrawn.
-          await r.queue.run(async () => {
-            if (r.state === 'shutting-down' && r.domid !== undefined) {
-              await this.xs.write(`${domPath(r.domid)}/control/shutdown`, '').catch(() => undefined);
-              const info = await this.hv.getInfo(r.domid);
-              this.setState(r, info?.paused ? 'paused' : 'running', 'the guest did not honour the shutdown request');
-              r.requestedShutdown = undefined;
-            }
-          });
-          throw err;
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      false,
-    );
+    // Not on the domain's queue for its whole length: the reaction to the shutdown needs it.
+    return this.operation(r, 'shutdownDomain', r.uuid, (task) => runShutdown(this, r, task, mode), false);
   }
 
   /** Wakes whoever waits for this domain to settle after a shutdown. */
@@ -749,57 +702,11 @@ export class DomainOrchestrator implements Orchestrator {
   attachDevice(ref: string, device: DeviceEntry, uuid?: string): Operation<DeviceView> {
     const r = this.find(ref);
     const devUuid = uuid ?? globalThis.crypto.randomUUID();
-    return this.operation(r, 'attachDevice', r.uuid, async (task) => {
-      checkAllowed('attach', r.name, r.state);
-      this.claims.claimDevice(r.uuid, device);
-      const journal = new UndoJournal();
-      journal.push('device claims', async () => this.claims.releaseDevice(r.uuid, device));
-      const deadline = Date.now() + this.opts.createTimeoutMs;
-      // As for a create: forward steps fail fast without xenstore, the undo waits for it.
-      let rollingBack = false;
-      const ctx = { ...this.deviceContext(r, task.signal, deadline, task.id), xs: retryingXs(this.xs, this.opts.xsReconnectWaitMs, () => rollingBack) };
-      try {
-        task.step('writing device nodes', 0.2);
-        const written = await this.devices.writeDevices(ctx, [{ uuid: devUuid, entry: device }], journal);
-        task.step('activating the device', 0.5);
-        let views = await this.devices.activateDevices(ctx, written, journal);
-        if (r.state === 'running') {
-          task.step('waiting for the device to connect', 0.7);
-          views = await this.devices.waitConnected(ctx, views);
-        }
-        const view = views[0] as DeviceView;
-        journal.commit();
-        r.devices = [...r.devices, view];
-        r.config = { ...r.config, devices: { ...r.config.devices, [devUuid]: device } };
-        await this.persist(r).catch(() => undefined);
-        this.emitFor(r, 'device.attached', { devClass: view.class, devid: view.devid, taskId: task.id });
-        return view;
-      } catch (err) {
-        rollingBack = true;
-        await journal.rollback();
-        throw err;
-      }
-    });
+    return this.operation(r, 'attachDevice', r.uuid, (task) => runAttach(this, r, task, device, devUuid));
   }
 
   detachDevice(ref: string, devClass: DeviceClass, devid: number, options: { force?: boolean } = {}): Operation<void> {
     const r = this.find(ref);
-    return this.operation(r, 'detachDevice', r.uuid, async (task) => {
-      checkAllowed('detach', r.name, r.state);
-      const dev = r.devices.find((d) => d.class === devClass && d.devid === devid);
-      if (!dev) throw new TsxError(E_NO_DEVICE, `domain ${r.name} has no ${devClass} ${devid}`, { details: { devClass, devid } });
-      task.step('closing the device', 0.3);
-      const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
-      const res = await this.devices.destroyDevices({ ...this.deviceContext(r, task.signal, Date.now() + 10_000, task.id), xs }, [dev], { force: options.force ?? false });
-      if (res.leftovers.length > 0) throw new TsxError(E_PARTIAL_DESTROY, `detach of ${devClass} ${devid} left ${res.leftovers.join(', ')}`, { details: { leftovers: res.leftovers } });
-      const entry = r.config.devices[dev.uuid];
-      if (entry) this.claims.releaseDevice(r.uuid, entry);
-      const devices = { ...r.config.devices };
-      delete devices[dev.uuid];
-      r.config = { ...r.config, devices };
-      r.devices = r.devices.filter((d) => d !== dev);
-      await this.persist(r).catch(() => undefined);
-      this.emitFor(r, 'device.detached', { devClass, devid, taskId: task.id });
-    });
+    return this.operation(r, 'detachDevice', r.uuid, (task) => runDetach(this, r, task, devClass, devid, options.force ?? false));
   }
 }
