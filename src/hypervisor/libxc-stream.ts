@@ -9,6 +9,7 @@
 // reading exactly as far as the END record and leaving the rest buffered in the Readable.
 
 import { once } from 'node:events';
+import { readSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
 export const LIBXC_MARKER = 0xffffffffffffffffn;
@@ -128,5 +129,31 @@ export async function copyLibxcStream(
     records++;
     if (type === REC_PAGE_DATA && length >= 8) pages += body.readUInt32LE(0);
     if (type === REC_END) return { bytes: offset, pages, records, domainType, xenVersion };
+  }
+}
+
+/**
+ * Walks a libxc stream written to a file at `offset` by its record headers alone (a few reads
+ * for a whole guest: the pages are skipped), checking its framing to the END record.
+ */
+export function scanLibxcStreamFile(fd: number, offset: number): LibxcStreamSummary {
+  const at = (pos: number, n: number, what: string): Buffer => {
+    const b = Buffer.alloc(n);
+    const got = readSync(fd, b, 0, n, offset + pos);
+    if (got < n) throw new LibxcStreamError(pos, `${what}: the stream ends after ${got} of ${n} bytes`, true);
+    return b;
+  };
+  const image = at(0, LIBXC_IMAGE_HEADER_BYTES, 'image header');
+  if (image.readBigUInt64BE(0) !== LIBXC_MARKER || image.readUInt32BE(8) !== LIBXC_ID) throw new LibxcStreamError(0, 'no libxc image header', false);
+  const domain = at(LIBXC_IMAGE_HEADER_BYTES, LIBXC_DOMAIN_HEADER_BYTES, 'domain header');
+  let pos = LIBXC_IMAGE_HEADER_BYTES + LIBXC_DOMAIN_HEADER_BYTES;
+  let pages = 0;
+  for (let records = 1; ; records++) {
+    const header = at(pos, 8, `record ${records} header`);
+    const [type, length] = [header.readUInt32LE(0), header.readUInt32LE(4)];
+    if (length > MAX_RECORD_BYTES) throw new LibxcStreamError(pos + 4, `record ${records} (type ${type}) claims ${length} bytes`, false);
+    if (type === REC_PAGE_DATA && length >= 8) pages += at(pos + 8, 4, `record ${records} page count`).readUInt32LE(0);
+    pos += 8 + padded(length);
+    if (type === REC_END) return { bytes: pos, pages, records, domainType: domain.readUInt32LE(0), xenVersion: `${domain.readUInt32LE(8)}.${domain.readUInt32LE(12)}` };
   }
 }

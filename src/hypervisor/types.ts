@@ -96,6 +96,12 @@ export interface SaveMemoryOptions {
   readonly suspend: () => Promise<void>;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: MemoryProgress) => void;
+  /**
+   * The image file's descriptor, positioned where the stream goes (what `out` writes to, all
+   * written out): a hypervisor may write the stream there itself, as libxl has libxc do,
+   * instead of through `out`. Not for a file system libxc cannot write guest pages to (9p).
+   */
+  readonly fd?: number;
 }
 
 /** What a saved memory stream holds besides pages, as far as the toolstack cares. */

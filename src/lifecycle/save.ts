@@ -8,7 +8,7 @@
 // guest and removes the temporary file; a daemon killed meanwhile does the same at start
 // (reconcile: phase "saving"); killed after the rename, the start finishes the save instead.
 
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -104,9 +104,14 @@ function progressReporter(o: DomainOrchestrator, r: DomainRecord, task: Task, ty
   };
 }
 
-async function writeAll(out: Writable, buf: Buffer): Promise<void> {
-  if (!out.write(buf)) await once(out, 'drain');
+/** Written through to the file: the hypervisor may write what follows on the same descriptor. */
+function writeAll(out: Writable, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => out.write(buf, (err) => (err ? reject(err) : resolve())));
 }
+
+/** 9p (a file system shared from a VM's host) cannot take guest pages written by libxc: EFAULT. */
+const V9FS_MAGIC = 0x01021997;
+const directWritable = async (file: string): Promise<boolean> => (await statfs(dirname(file)).catch(() => undefined))?.type !== V9FS_MAGIC;
 
 export async function runSave(o: DomainOrchestrator, r: DomainRecord, task: Task, file: string, options: SaveOptions): Promise<SaveReport> {
   checkAllowed('save', r.name, r.state);
@@ -117,7 +122,9 @@ export async function runSave(o: DomainOrchestrator, r: DomainRecord, task: Task
   const tmp = partialImage(file);
   const prev = r.state;
   let suspendedAt: number | undefined;
-  const handle = await open(tmp, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+  let committedAt = 0;
+  // Read and write: the hypervisor writes the memory on this descriptor, and its records are walked back.
+  const handle = await open(tmp, 'wx+', 0o600).catch((err: NodeJS.ErrnoException) => {
     throw new TsxError(E_BAD_REQUEST, `cannot write the image next to ${file}: ${err.code ?? err.message}`, { details: { file, error: err.code ?? err.message } });
   });
   // The record says a save is under way before the guest is touched (see reconcile).
@@ -141,6 +148,7 @@ export async function runSave(o: DomainOrchestrator, r: DomainRecord, task: Task
         },
         signal: task.signal,
         onProgress: (p) => progress.report(p),
+        ...((await directWritable(file)) ? { fd: handle.fd } : {}),
       });
       progress.flush();
       await writeAll(out, epilogue);
@@ -156,6 +164,7 @@ export async function runSave(o: DomainOrchestrator, r: DomainRecord, task: Task
     }
     // The commit point: from here the image is the guest.
     await rename(tmp, file);
+    committedAt = Date.now();
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
     if (suspendedAt !== undefined || (await o.hv.getInfo(domid))?.shutdownReason === 'suspend') await resumeGuest(o, domid).catch((e: unknown) => o.log?.error({ err: e, uuid: r.uuid }, 'could not resume the guest after a failed save'));
@@ -164,16 +173,19 @@ export async function runSave(o: DomainOrchestrator, r: DomainRecord, task: Task
     o.emitFor(r, 'domain.save-failed', { taskId: task.id, outcome: 'failed', data: { file, error: (err as { code?: string }).code ?? String(err) } });
     throw err;
   }
-  const stopped = suspendedAt ?? Date.now();
+  const stopped = suspendedAt ?? committedAt;
+  // Downtime: to the commit (the saved guest is the image from then), or to the resume (-c).
+  let downtimeMs = committedAt - stopped;
   if (checkpoint) {
     await resumeGuest(o, domid);
+    downtimeMs = Date.now() - stopped;
     o.setState(r, prev);
     await o.persist(r).catch(() => undefined);
   } else {
     task.step('destroying the saved domain', 0.95);
     await o.destroyNow(r, true);
   }
-  const report: SaveReport = { uuid: r.uuid, name: r.name, file, bytes, pages, downtimeMs: Date.now() - stopped, checkpoint };
+  const report: SaveReport = { uuid: r.uuid, name: r.name, file, bytes, pages, downtimeMs, checkpoint };
   o.emitFor(r, 'domain.saved', { taskId: task.id, outcome: 'ok', data: { ...report } });
   task.setResult({ ...report });
   return report;

@@ -1,10 +1,13 @@
 // The libxc stream copier: it reads exactly one libxc stream (to its END record) and leaves what
 // follows in the Readable, as libxl hands exactly the libxc part of an image to libxc.
 
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { copyLibxcStream, LibxcStreamError, readExactly } from '../../src/hypervisor/libxc-stream.js';
+import { copyLibxcStream, LibxcStreamError, readExactly, scanLibxcStreamFile } from '../../src/hypervisor/libxc-stream.js';
 import { startSaveHelper } from '../../src/hypervisor/xen/save-helper.js';
 
 const FAKE = fileURLToPath(new URL('../fixtures/fake-save-helper.mjs', import.meta.url));
@@ -14,7 +17,7 @@ async function libxcImage(pages: number): Promise<Buffer> {
   try {
     const run = startSaveHelper({ path: FAKE, domid: 1, hooks: { suspend: async () => true } });
     const chunks: Buffer[] = [];
-    run.io.on('data', (c: Buffer) => chunks.push(c));
+    run.io!.on('data', (c: Buffer) => chunks.push(c));
     await run.done;
     return Buffer.concat(chunks);
   } finally {
@@ -57,5 +60,26 @@ describe('copyLibxcStream', () => {
     const huge = Buffer.from(image);
     huge.writeUInt32LE(0x7fffffff, 40 + 4);
     await expect(copyLibxcStream(feed(huge), undefined)).rejects.toMatchObject({ offset: 44, truncated: false });
+  });
+});
+
+describe('scanLibxcStreamFile', () => {
+  it('walks a stream in a file by its record headers: its length, pages and records; a cut one is refused with its offset', async () => {
+    const image = await libxcImage(7);
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-scan-'));
+    try {
+      const whole = join(dir, 'whole');
+      writeFileSync(whole, Buffer.concat([Buffer.from('HEADER--'), image]));
+      const fd = openSync(whole, 'r');
+      expect(scanLibxcStreamFile(fd, 8)).toMatchObject({ bytes: image.length, pages: 7, records: 8 });
+      closeSync(fd);
+      const cut = join(dir, 'cut');
+      writeFileSync(cut, image.subarray(0, image.length - 100));
+      const fd2 = openSync(cut, 'r');
+      expect(() => scanLibxcStreamFile(fd2, 0)).toThrow(LibxcStreamError);
+      closeSync(fd2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

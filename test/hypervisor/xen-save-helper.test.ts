@@ -2,6 +2,11 @@
 // (test/fixtures/fake-save-helper.mjs); the real helper is driven under QEMU by test/xen/save.test.ts.
 
 import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { saveMemory } from '../../src/hypervisor/xen/saverestore.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TsxError } from '../../src/errors.js';
@@ -32,7 +37,7 @@ async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 async function saved(pages: number): Promise<Buffer> {
   const run = withEnv({ FAKE_SAVE_PAGES: String(pages) }, () => startSaveHelper({ path: FAKE, domid: 7, hooks: { suspend: async () => true } }));
-  const [image] = await Promise.all([collect(run.io), run.done]);
+  const [image] = await Promise.all([collect(run.io!), run.done]);
   return image;
 }
 
@@ -48,7 +53,7 @@ describe('libxl-save-helper driver', () => {
         hooks: { suspend: async () => (suspends++, true), progress: (p) => progress.push(p), log: (l) => logs.push(l.message) },
       }),
     );
-    const [image, outcome] = await Promise.all([collect(run.io), run.done]);
+    const [image, outcome] = await Promise.all([collect(run.io!), run.done]);
     expect(outcome).toMatchObject({ retval: 0, errno: 0 });
     expect(suspends).toBe(1);
     // The libxc image header, then 24 PAGE_DATA records of 4 KiB and an END record.
@@ -59,9 +64,33 @@ describe('libxl-save-helper driver', () => {
     expect(logs).toContain('starting save');
   });
 
+  it('save to a file descriptor: the helper writes the image file itself, after what is there, and the file goes on after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-savefd-'));
+    const fd = openSync(join(dir, 'image'), 'w+');
+    try {
+      writeSync(fd, 'PROLOGUE');
+      let progressed = 0;
+      const summary = await withEnv({ FAKE_SAVE_PAGES: '16' }, () =>
+        saveMemory(7, new PassThrough(), { fd, helper: FAKE, suspend: async () => undefined, onProgress: () => void progressed++ }),
+      );
+      writeSync(fd, 'EPILOGUE');
+      const file = readFileSync(join(dir, 'image'));
+      expect(summary.bytes).toBe(40 + 16 * (8 + 16 + 4096) + 8);
+      expect(summary.pages).toBe(16);
+      expect(progressed).toBeGreaterThan(0);
+      expect(file.subarray(0, 8).toString()).toBe('PROLOGUE');
+      expect(file.readBigUInt64BE(8)).toBe(0xffffffffffffffffn);
+      expect(file.subarray(8, 8 + summary.bytes)).toEqual(await saved(16));
+      expect(file.subarray(8 + summary.bytes).toString()).toBe('EPILOGUE');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('save: a guest that cannot be suspended fails the save with the helper\'s own words', async () => {
     const run = startSaveHelper({ path: FAKE, domid: 7, hooks: { suspend: async () => false } });
-    run.io.resume();
+    run.io!.resume();
     const err = await run.done.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TsxError);
     expect(err).toMatchObject({ code: 'TSX_ERR_XEN_SAVE_HELPER', details: { op: 'save', domid: 7, retval: -1 } });
@@ -71,7 +100,7 @@ describe('libxl-save-helper driver', () => {
   it('save: stop() interrupts it through libxc\'s error path (a failed write), not a kill', async () => {
     const run = withEnv({ FAKE_SAVE_PAGES: '400', FAKE_SAVE_DELAY_MS: '5' }, () => startSaveHelper({ path: FAKE, domid: 9, hooks: { suspend: async () => true } }));
     let bytes = 0;
-    run.io.on('data', (c: Buffer) => {
+    run.io!.on('data', (c: Buffer) => {
       bytes += c.length;
       if (bytes > 64 * 1024) run.stop();
     });
@@ -84,7 +113,7 @@ describe('libxl-save-helper driver', () => {
     const image = await saved(8);
     const missing: number[] = [];
     const run = startRestoreHelper({ path: FAKE, domid: 8, storeEvtchn: 3, consoleEvtchn: 4, hooks: { staticDataDone: async (m) => (missing.push(m), 0) } });
-    run.io.end(image);
+    run.io!.end(image);
     const outcome = await run.done;
     expect(outcome).toMatchObject({ retval: 0, storeGfn: 0x1003n, consoleGfn: 0x2004n });
     expect(missing).toEqual([0]);
@@ -95,14 +124,14 @@ describe('libxl-save-helper driver', () => {
     const run = withEnv({ FAKE_SAVE_MISSING: String(XGR_SDD_MISSING_CPUID) }, () =>
       startRestoreHelper({ path: FAKE, domid: 8, storeEvtchn: 1, consoleEvtchn: 2, hooks: { staticDataDone: async (m) => (m & XGR_SDD_MISSING_CPUID ? -1 : 0) } }),
     );
-    run.io.end(image);
+    run.io!.end(image);
     await expect(run.done).rejects.toMatchObject({ code: 'TSX_ERR_XEN_SAVE_HELPER', details: { op: 'restore', retval: -1 } });
   });
 
   it('restore: libxc\'s failure is typed with its errno and last log line', async () => {
     const image = await saved(2);
     const run = withEnv({ FAKE_SAVE_MODE: 'restore-fails' }, () => startRestoreHelper({ path: FAKE, domid: 8, storeEvtchn: 1, consoleEvtchn: 2 }));
-    run.io.end(image);
+    run.io!.end(image);
     const err = await run.done.catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TSX_ERR_XEN_SAVE_HELPER', details: { errno: 12 } });
     expect((err as Error).message).toContain('Cannot allocate memory');
@@ -111,10 +140,10 @@ describe('libxl-save-helper driver', () => {
   it('a helper that is missing, exits without completing or breaks the protocol is a typed failure', async () => {
     await expect(startSaveHelper({ path: '/nonexistent/libxl-save-helper', domid: 1 }).done).rejects.toMatchObject({ code: 'TSX_ERR_XEN_SAVE_HELPER' });
     const early = withEnv({ FAKE_SAVE_MODE: 'exit-early' }, () => startSaveHelper({ path: FAKE, domid: 1, hooks: { suspend: async () => true } }));
-    early.io.resume();
+    early.io!.resume();
     await expect(early.done).rejects.toMatchObject({ code: 'TSX_ERR_XEN_SAVE_HELPER', details: { exitCode: 3 } });
     const garbage = withEnv({ FAKE_SAVE_MODE: 'garbage' }, () => startSaveHelper({ path: FAKE, domid: 1 }));
-    garbage.io.resume();
+    garbage.io!.resume();
     const err = await garbage.done.catch((e: unknown) => e);
     expect((err as Error).message).toContain('broke its protocol');
   });

@@ -15,6 +15,7 @@ import type {
   Hypervisor,
   PublishedState,
   ShutdownReason,
+  MemoryStreamSummary,
   RestoreMemorySpec,
   SaveMemoryOptions,
 } from '../types.js';
@@ -25,7 +26,6 @@ import { buildPv, buildPvh, checkBuildable, type DomainFacts } from './build.js'
 import { XEN } from './layouts.js';
 import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
 import { restoreMemory, saveMemory } from './saverestore.js';
-import type { LibxcStreamSummary } from '../libxc-stream.js';
 import type { Readable, Writable } from 'node:stream';
 
 export interface XenHypervisorOptions {
@@ -187,7 +187,7 @@ export class XenHypervisor implements Hypervisor {
   }
 
   /** The domain's libxc stream to `out`; libxc asks for the guest's suspension through `options.suspend`. */
-  async saveMemory(domid: number, out: Writable, options: SaveMemoryOptions): Promise<LibxcStreamSummary> {
+  async saveMemory(domid: number, out: Writable, options: SaveMemoryOptions): Promise<MemoryStreamSummary> {
     await this.open();
     return saveMemory(domid, out, { ...options, ...(this.options.saveHelper ? { helper: this.options.saveHelper } : {}) });
   }

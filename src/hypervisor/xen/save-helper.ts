@@ -75,8 +75,8 @@ export interface HelperOutcome {
 }
 
 export interface HelperRun {
-  /** The memory stream: the helper writes it here (save) or reads it from here (restore). */
-  readonly io: Duplex;
+  /** The memory stream: the helper writes it here (save) or reads it from here (restore); null when it has a file descriptor of its own. */
+  readonly io: Duplex | null;
   readonly pid: number | undefined;
   /** Settles when the helper has exited: its outcome, or a typed failure. */
   readonly done: Promise<HelperOutcome>;
@@ -88,6 +88,8 @@ interface CommonOptions {
   readonly path?: string;
   readonly domid: number;
   readonly hooks?: HelperHooks;
+  /** A file descriptor the helper reads or writes the stream on itself (libxl's way); else a pipe to `io`. */
+  readonly fd?: number;
 }
 
 export interface SaveHelperOptions extends CommonOptions {
@@ -134,8 +136,8 @@ const XTL_WARN = 7;
 function run(op: 'save' | 'restore', options: CommonOptions, argv: string[]): HelperRun {
   const path = options.path ?? DEFAULT_SAVE_HELPER;
   const hooks = options.hooks ?? {};
-  const child = spawn(path, argv, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
-  const io = child.stdio[3] as Duplex;
+  const child = spawn(path, argv, { stdio: ['pipe', 'pipe', 'pipe', options.fd ?? 'pipe'] });
+  const io = child.stdio[3] as Duplex | null;
   const recent: string[] = [];
   let stderr = '';
   let outcome: { retval: number; errno: number } | undefined;
@@ -221,7 +223,7 @@ function run(op: 'save' | 'restore', options: CommonOptions, argv: string[]): He
   });
   // The helper may exit before reading what was written to it; that is its exit status's story.
   child.stdin?.on('error', () => undefined);
-  io.on('error', () => undefined);
+  io?.on('error', () => undefined);
 
   const done = new Promise<HelperOutcome>((resolve, reject) => {
     child.once('error', (err) => reject(failure(`cannot run ${path}: ${err.message}`, { cause: (err as NodeJS.ErrnoException).code })));
