@@ -2,9 +2,12 @@
 // the event stream is subscribed *before* the request, from the seq the domain list is current
 // to, so no step can be missed; the task itself is polled, so a lost stream loses only the lines.
 
-import type { TaskView, TsxEvent } from '../lifecycle/api.js';
+import type { DomainView, TaskView, TsxEvent } from '../lifecycle/api.js';
 import { ApiError, type ApiClient } from './client.js';
-import { enc } from './daemon-cli.js';
+import { EXIT, type CliIo } from './command.js';
+import { attachConsole } from './console-attach.js';
+import { enc, output } from './daemon-cli.js';
+import { domainSummary } from './format.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -65,4 +68,13 @@ export async function followTask<B extends { task: TaskView }>(api: ApiClient, f
       return task;
     },
   };
+}
+
+/** The end of a create or restore: the domain as it now is, then its console when asked (-c). */
+export async function showDomain(api: ApiClient, io: CliIo, json: boolean, run: { close(): void }, uuid: string, attach: boolean): Promise<number> {
+  const dom = await api.get<DomainView>(`/v1/domains/${enc(uuid)}`);
+  output(io, json, dom, () => domainSummary(dom));
+  if (!attach || dom.domid === undefined) return EXIT.ok;
+  run.close();
+  return attachConsole(api, dom.uuid, io);
 }

@@ -3,12 +3,11 @@
 // domain list is current to, so no step can be missed.
 
 import { basename, extname } from 'node:path';
-import type { DomainView, TaskView } from '../../lifecycle/api.js';
+import type { TaskView } from '../../lifecycle/api.js';
 import { EXIT } from '../command.js';
-import { clientCommand, readInputFile, enc, output, withConfigSource } from '../daemon-cli.js';
-import { domainSummary, eventLine } from '../format.js';
-import { attachConsole } from '../console-attach.js';
-import { followTask } from '../follow.js';
+import { clientCommand, readInputFile, output, withConfigSource } from '../daemon-cli.js';
+import { eventLine } from '../format.js';
+import { followTask, showDomain } from '../follow.js';
 
 const CONTENT_TYPES: Record<string, string> = { '.sxp': 'application/x-sxp', '.json': 'application/json' };
 
@@ -52,13 +51,7 @@ export const command = clientCommand({
         return EXIT.ok;
       }
       const task = await run.wait();
-      const dom = await api.get<DomainView>(`/v1/domains/${enc(uuid ?? task.domainUuid ?? '')}`);
-      output(io, json, dom, () => domainSummary(dom));
-      if (values.console && dom.domid !== undefined) {
-        run.close();
-        return await attachConsole(api, dom.uuid, io);
-      }
-      return EXIT.ok;
+      return await showDomain(api, io, json, run, uuid ?? task.domainUuid ?? '', values.console === true);
     } finally {
       run.close();
     }

@@ -2,12 +2,11 @@
 // showing each step and device as it comes up, as create does.
 
 import { resolve } from 'node:path';
-import type { DomainView, TaskView } from '../../lifecycle/api.js';
+import type { TaskView } from '../../lifecycle/api.js';
 import { EXIT } from '../command.js';
-import { clientCommand, enc, output } from '../daemon-cli.js';
-import { followTask } from '../follow.js';
-import { domainSummary, eventLine } from '../format.js';
-import { attachConsole } from '../console-attach.js';
+import { clientCommand, output } from '../daemon-cli.js';
+import { followTask, showDomain } from '../follow.js';
+import { eventLine } from '../format.js';
 
 export const command = clientCommand({
   summary: "restore a domain from an image file on the daemon's host (xl restore)",
@@ -30,13 +29,7 @@ export const command = clientCommand({
         return EXIT.ok;
       }
       const task = await run.wait();
-      const dom = await api.get<DomainView>(`/v1/domains/${enc(task.domainUuid ?? '')}`);
-      output(io, json, dom, () => domainSummary(dom));
-      if (values.console && dom.domid !== undefined) {
-        run.close();
-        return await attachConsole(api, dom.uuid, io);
-      }
-      return EXIT.ok;
+      return await showDomain(api, io, json, run, task.domainUuid ?? '', values.console === true);
     } finally {
       run.close();
     }
