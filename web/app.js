@@ -282,9 +282,15 @@ function Console({ onLogout }) {
   const [notice, setNotice] = useState(undefined);
   const watchRef = useRef(undefined);
   watchRef.current = watch;
+  // The stream can bring a create's first events before its POST answers with the task id:
+  // the latest are kept, and a new watch starts from those that are its own.
+  const recentRef = useRef([]);
+  const mine = (e, w) => e.taskId === w.taskId || (w.uuid && e.uuid === w.uuid);
   const state = useLiveDomains((e) => {
+    recentRef.current.push(e);
+    if (recentRef.current.length > 200) recentRef.current.shift();
     const w = watchRef.current;
-    if (w && (e.taskId === w.taskId || (w.uuid && e.uuid === w.uuid))) setProgress((p) => [...p, e]);
+    if (w && mine(e, w)) setProgress((p) => [...p, e]);
   });
   const [host, setHost] = useState(undefined);
   useEffect(() => void api('GET', '/v1/host').then(setHost, () => undefined), []);
@@ -305,7 +311,8 @@ function Console({ onLogout }) {
       <section aria-labelledby="h-create">
         <h2 id="h-create">Create a domain</h2>
         <${CreateForm} progress=${progress} setWatch=${(w) => {
-          setProgress([]);
+          watchRef.current = w;
+          setProgress(w ? recentRef.current.filter((e) => mine(e, w)) : []);
           setWatch(w);
         }} />
       </section>

@@ -56,6 +56,8 @@ export async function runMigrate(o: DomainOrchestrator, r: DomainRecord, task: T
   let pages = 0;
   let lastProgress = 0;
   const stream = new PassThrough({ highWaterMark: 1 << 20 });
+  // Writes cut short when the stream is torn down on a failure are moot: the failure is the story.
+  stream.on('error', () => undefined);
   try {
     task.step('copying memory', 0.1);
     const sent = peer.sendImage(id, stream);

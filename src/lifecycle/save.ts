@@ -138,6 +138,9 @@ export async function runSave(o: DomainOrchestrator, r: DomainRecord, task: Task
   let pages = 0;
   try {
     const out = handle.createWriteStream({ highWaterMark: 1 << 20, autoClose: false });
+    // A write that fails (ENOSPC...) fails the save below; one cut short by a cancel is moot.
+    let writeError: Error | undefined;
+    out.on('error', (err) => (writeError ??= err));
     try {
       await writeAll(out, prologue);
       task.step('copying memory', 0.1);
@@ -156,7 +159,8 @@ export async function runSave(o: DomainOrchestrator, r: DomainRecord, task: Task
       pages = summary.pages;
       task.step('writing the image to disk', 0.9);
       out.end();
-      await once(out, 'finish');
+      if (!out.writableFinished) await once(out, 'finish');
+      if (writeError) throw writeError;
       await handle.sync();
     } finally {
       out.destroy();

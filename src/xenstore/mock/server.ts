@@ -2,7 +2,8 @@
 // duplex that speaks the byte protocol (so clients exercise the same framing as on a socket)
 // and on a Unix socket (mode 0600, like cxenstored) for real clients.
 
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, rename, rm, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -88,14 +89,25 @@ export class MockXenstored {
     if (this.server) throw new Error('already listening');
     await removeStaleSocket(path);
     const server = createServer((socket) => this.accept(socket));
+    // Bound under a private name, made 0600, then renamed into place: the socket never appears
+    // at `path` with the umask's wider mode, not even for a moment.
+    const staging = join(dirname(path), `.${basename(path)}.${process.pid}.binding`);
+    await rm(staging, { force: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      server.listen(staging, () => {
         server.off('error', reject);
         resolve();
       });
     });
-    await chmod(path, 0o600);
+    try {
+      await chmod(staging, 0o600);
+      await rename(staging, path);
+    } catch (err) {
+      server.close();
+      await rm(staging, { force: true });
+      throw err;
+    }
     this.server = server;
     this.path = path;
     this.log?.info({ socket: path }, 'mock xenstored listening');
