@@ -252,7 +252,13 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
 
     async activateDevices(ctx: DomainDeviceContext, views: readonly DeviceView[], journal: UndoJournal): Promise<DeviceView[]> {
       const daemonDied = (await startDaemon(ctx, views, journal))?.died;
-      return Promise.all(
+      // One device failing stops the others' waits, but a hotplug script already running is
+      // let finish and its undo journaled: a rollback that ran before it ended would leave
+      // what it writes after (a backend, a frontend node, a domain held dying).
+      const stop = new AbortController();
+      const waitCtx = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) };
+      let failure: unknown;
+      const results = await Promise.allSettled(
         views.map(async (v) => {
           const ctrl = controllerFor(v.class);
           try {
@@ -260,25 +266,31 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
               case 'none':
                 return view(v, 'connected');
               case 'hotplug-script':
-                await waitInitWait(ctx, v);
+                await waitInitWait(waitCtx, v);
                 await runScript(ctx, ctrl, v, 'add');
                 journal.push(`${v.class} ${v.devid} hotplug remove`, () => runScript(ctx, ctrl, v, 'remove').catch(() => undefined));
                 break;
               case 'backend-daemon':
-                await waitInitWait(ctx, v, daemonDied);
+                await waitInitWait(waitCtx, v, daemonDied);
                 break;
               case 'kernel-backend':
-                await waitInitWait(ctx, v);
+                await waitInitWait(waitCtx, v);
                 break;
             }
             ctx.emit({ type: 'device.init-wait', devClass: v.class, devid: v.devid, outcome: 'ok' });
             return view(v, 'init-wait');
           } catch (err) {
+            // A wait this activation stopped itself is no failure of that device.
+            if (stop.signal.aborted && !ctx.signal.aborted && failure !== undefined) throw err;
+            failure ??= err;
+            stop.abort();
             ctx.emit({ type: 'device.failed', devClass: v.class, devid: v.devid, outcome: 'failed', data: { code: hasTsxCode(err) ? err.code : 'TSX_ERR_INTERNAL', message: (err as Error).message } });
             throw err;
           }
         }),
       );
+      if (failure !== undefined) throw failure as Error;
+      return results.map((r) => (r as PromiseFulfilledResult<DeviceView>).value);
     },
 
     async waitConnected(ctx: DomainDeviceContext, views: readonly DeviceView[]): Promise<DeviceView[]> {

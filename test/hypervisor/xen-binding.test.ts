@@ -191,7 +191,7 @@ suite('XenHypervisor over the recording fake', () => {
     expect(info).toMatchObject({ domid: r.domid, uuid: UUID, paused: false, dying: false, shutdown: false, memoryKiB: 262144, maxMemoryKiB: 524288, onlineVcpus: 2 });
   });
 
-  it('destroy pauses then destroys, and the domain is gone from the list', async () => {
+  it('destroy pauses then destroys, then answers once the domain is gone from the list', async () => {
     const { domid } = await createPv(hv);
     expect((await hv.list()).map((d) => [d.domid, d.uuid])).toEqual([[domid, UUID]]);
     const before = fake.calls().length;
@@ -199,6 +199,8 @@ suite('XenHypervisor over the recording fake', () => {
     expect(fake.calls().slice(before).map((c) => [c.call, c['domid']])).toEqual([
       ['xc_domain_pause', domid],
       ['xc_domain_destroy', domid],
+      // It looks: a dying domain is waited for (the fake releases it at once).
+      ['xc_domain_getinfolist', undefined],
     ]);
     expect(await hv.list()).toEqual([]);
     expect(fake.domainCount()).toBe(0);

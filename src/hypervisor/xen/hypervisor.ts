@@ -42,6 +42,9 @@ export interface XenHypervisorOptions {
   readonly saveHelper?: string;
 }
 
+/** How long destroy waits for a dying domain to be released. */
+const DYING_WAIT_MS = 20_000;
+
 const SHUTDOWN_CODES: Record<ShutdownReason, number> = {
   poweroff: 0,
   reboot: 1,
@@ -240,6 +243,14 @@ export class XenHypervisor implements Hypervisor {
     this.pendingBuild.delete(domid);
     this.buildFacts.delete(domid);
     this.hvmDomains.delete(domid);
+    // A destroyed domain lingers as dying while Xen frees its memory (seconds on a slow host):
+    // destroy answers once it is gone, so that "destroyed" means no domain (bounded: a domain
+    // held by a leaked mapping stays dying, and is left to Xen).
+    for (const end = Date.now() + DYING_WAIT_MS; Date.now() < end; ) {
+      const [first] = this.getinfolist(xc, domid, 1);
+      if (!first || first.domid !== domid) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await this.settle();
   }
 
