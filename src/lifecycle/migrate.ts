@@ -22,7 +22,7 @@ import type { DomainRecord } from './domain.js';
 import { E_MIGRATION_FAILED } from './errors.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 import { imageEpilogue, imagePrologue } from './save-image.js';
-import { resumeGuest, suspendGuest } from './save.js';
+import { progressReporter, resumeGuest, suspendGuest } from './save.js';
 import { checkAllowed } from './states.js';
 import type { Task } from './tasks.js';
 
@@ -54,7 +54,9 @@ export async function runMigrate(o: DomainOrchestrator, r: DomainRecord, task: T
   let suspendedAt: number | undefined;
   let bytes = 0;
   let pages = 0;
-  let lastProgress = 0;
+  const progress = progressReporter(o, r, task, 'migrate.progress');
+  const prologue = imagePrologue(r.config);
+  const epilogue = imageEpilogue();
   const stream = new PassThrough({ highWaterMark: 1 << 20 });
   // Writes cut short when the stream is torn down on a failure are moot: the failure is the story.
   stream.on('error', () => undefined);
@@ -65,7 +67,7 @@ export async function runMigrate(o: DomainOrchestrator, r: DomainRecord, task: T
     const write = async (b: Buffer) => {
       if (!stream.write(b)) await Promise.race([once(stream, 'drain'), sent]);
     };
-    await write(imagePrologue(r.config));
+    await write(prologue);
     const summary = await o.hv.saveMemory(domid, stream, {
       live,
       suspend: async () => {
@@ -73,14 +75,10 @@ export async function runMigrate(o: DomainOrchestrator, r: DomainRecord, task: T
         suspendedAt = await suspendGuest(o, r, task.signal, task.id);
       },
       signal: task.signal,
-      onProgress: (p) => {
-        if (Date.now() - lastProgress < 200) return;
-        lastProgress = Date.now();
-        task.step(suspendedAt === undefined ? 'copying memory' : 'stop-and-copy', 0.1 + 0.7 * (p.pagesTotal > 0 ? p.pagesDone / p.pagesTotal : 0));
-        o.emitFor(r, 'migrate.progress', { taskId: task.id, data: { pagesDone: p.pagesDone, pagesTotal: p.pagesTotal, bytes: p.bytes } });
-      },
+      onProgress: (p) => progress.report(p),
     });
-    await write(imageEpilogue());
+    progress.flush();
+    await write(epilogue);
     stream.end();
     bytes = summary.bytes;
     pages = summary.pages;
@@ -101,7 +99,7 @@ export async function runMigrate(o: DomainOrchestrator, r: DomainRecord, task: T
   task.step('the guest runs on the destination', 0.95);
   const committed = await finishMigrated(o, r, peer, id);
   if (!committed) throw failure(r, peer, 'committing', new Error('the destination no longer had the domain (it expired); the guest was resumed here'));
-  const report: MigrateReport = { uuid: r.uuid, name: r.name, destination: peer.target.destination, live, bytes: bytes + imagePrologue(r.config).length + imageEpilogue().length, pages, downtimeMs: Date.now() - (suspendedAt ?? started), totalMs: Date.now() - started };
+  const report: MigrateReport = { uuid: r.uuid, name: r.name, destination: peer.target.destination, live, bytes: bytes + prologue.length + epilogue.length, pages, downtimeMs: Date.now() - (suspendedAt ?? started), totalMs: Date.now() - started };
   o.emitFor(r, 'domain.migrated', { taskId: task.id, outcome: 'ok', data: { ...report } });
   task.setResult({ ...report });
   return report;

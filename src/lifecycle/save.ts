@@ -89,7 +89,7 @@ export async function resumeGuest(o: DomainOrchestrator, domid: number): Promise
 }
 
 /** Throttles progress to what an event stream can carry: at most every 200 ms, and the last one. */
-function progressReporter(o: DomainOrchestrator, r: DomainRecord, task: Task, type: string): { report(p: MemoryProgress): void; flush(): void } {
+export function progressReporter(o: DomainOrchestrator, r: DomainRecord, task: Task, type: string): { report(p: MemoryProgress): void; flush(): void } {
   let last = 0;
   let pending: MemoryProgress | undefined;
   const send = (p: MemoryProgress) => {
