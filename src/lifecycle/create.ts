@@ -88,7 +88,15 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
 
   await at('hypervisor-domain');
   const domid = await c.hv.createDomain({ uuid: config.uuid, type: config.type, maxVcpus: config.maxvcpus });
-  c.journal.push(`hypervisor domain ${domid}`, () => c.hv.destroy(domid));
+  // Introduced or not, the domain dies first and its introduction goes after: xenstored's own
+  // @releaseDomain for a dying domain is what makes xenconsoled (and any other watcher) unmap
+  // its pages. Released while still alive, they keep their mappings and the domain stays dying
+  // for ever (seen on real Xen: `(null)` in `xl list`). As xl, a rollback is a destroy.
+  let introduced = false;
+  c.journal.push(`hypervisor domain ${domid}`, async () => {
+    await c.hv.destroy(domid);
+    if (introduced) await c.xs.releaseDomain(domid).catch(() => undefined);
+  });
   c.onDomid(domid);
   await c.hv.setMaxVcpus(domid, config.maxvcpus);
   // cpus=: hard affinity, where libxl__build_pre (and xend's _initDomain) pins, before max memory.
@@ -123,7 +131,7 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
 
   await at('introduce');
   await c.xs.introduceDomain(domid, built.storeGfn, store);
-  c.journal.push(`introduce ${domid}`, () => c.xs.releaseDomain(domid).catch(() => undefined));
+  introduced = true;
 
   await at('write-devices');
   const dctx: DomainDeviceContext = {

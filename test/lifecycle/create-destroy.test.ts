@@ -89,6 +89,23 @@ describe('create and destroy (embedded mock)', () => {
     });
   }
 
+  it('rolls back as a destroy: the domain dies while xenstored still knows it, and is released after', async () => {
+    // Released while alive, xenconsoled (which re-reads the domain list on @releaseDomain) kept
+    // the console mapped and the domain stayed dying on real Xen (test/xen/guests.test.ts).
+    const hv = env.hypervisor;
+    const destroy = hv.destroy.bind(hv);
+    const destroyed: { domid: number; introduced: boolean }[] = [];
+    hv.destroy = async (domid: number) => {
+      destroyed.push({ domid, introduced: await env.xs.isDomainIntroduced(domid) });
+      await destroy(domid);
+    };
+    failAt = 'activate-devices';
+    await expect(env.orchestrator.createDomain(sixDeviceConfig('dies-known')).done).rejects.toThrow(/injected at activate-devices/);
+    expect(destroyed.map((d) => d.introduced)).toEqual([true]);
+    expect(await env.xs.isDomainIntroduced(destroyed[0]!.domid)).toBe(false);
+    expect(await env.hypervisor.list()).toEqual([]);
+  });
+
   it('rolls back when the hypervisor fails a build, and when memory does not fit', async () => {
     const o = env.orchestrator;
     const before = await dumpOurTree(env.xs);
