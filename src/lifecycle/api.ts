@@ -142,6 +142,8 @@ export interface StoredDomain {
   readonly autostartOrder: number;
   /** The domid the domain last ran as, used to re-adopt it after a restart. */
   readonly domid?: number;
+  /** Its VM path (layout.ts), so that only its own goes with it: another copy may hold /vm/UUID. */
+  readonly vm?: string;
   /**
    * A create or destroy under way: saved before it touches anything, cleared when it ends, so a
    * daemon killed in the middle rolls the create back, or finishes the destroy, at start.

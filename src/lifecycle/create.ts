@@ -41,7 +41,9 @@ export interface CreateContext {
   step(step: CreateStep, progress: number): void;
   emitDevice(domid: number, event: DeviceEvent): void;
   /** Called once the domid is known (the record shows it while creating). */
-  onDomid(domid: number): void;
+  onDomid(domid: number): void | Promise<void>;
+  /** Called once the VM path is taken (/vm/UUID, or /vm/UUID-N beside another copy: layout.ts). */
+  onVm?(vm: string): void;
   /** Tests: throws at a step to exercise the rollback. */
   inject?: (step: CreateStep) => void | Promise<void>;
   /** A restore: the memory comes from a saved image instead of the kernel (restore.ts). */
@@ -97,19 +99,22 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
     await c.hv.destroy(domid);
     if (introduced) await c.xs.releaseDomain(domid).catch(() => undefined);
   });
-  c.onDomid(domid);
+  await c.onDomid(domid);
   await c.hv.setMaxVcpus(domid, config.maxvcpus);
   // cpus=: hard affinity, where libxl__build_pre (and xend's _initDomain) pins, before max memory.
   if (config.cpus !== undefined) await c.hv.setVcpuAffinity?.(domid, config.maxvcpus, config.cpus);
   await c.hv.setMaxMemory(domid, config.maxmem * 1024);
 
   await at('store-layout');
-  // Registered first: a transaction that fails half-way leaves nothing, one that commits is undone.
+  // Registered first: a transaction that fails half-way leaves nothing, one that commits is
+  // undone. Only the VM path this create took goes: another copy of the uuid may hold /vm/UUID.
+  const taken: { vm?: string } = {};
   c.journal.push(`store nodes of domain ${domid}`, async () => {
-    const left = await removeDomainNodes(c.xs, domid, config.uuid);
+    const left = await removeDomainNodes(c.xs, domid, taken.vm);
     if (left.length > 0) throw new Error(`could not remove ${left.join(', ')}`);
   });
-  await writeDomainBase(c.xs, domid, config);
+  const vm = (taken.vm = await writeDomainBase(c.xs, domid, config));
+  c.onVm?.(vm);
 
   await at('event-channels');
   const [store, consolePort] = await Promise.all([c.hv.allocUnboundEvtchn(domid, 0), c.hv.allocUnboundEvtchn(domid, 0)]);
@@ -127,7 +132,7 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
         ...(config.image.cmdline === undefined ? {} : { cmdline: config.image.cmdline }),
       });
   await c.restore?.afterMemory();
-  await writeBuildPost(c.xs, domid, config, { store, console: consolePort }, built);
+  await writeBuildPost(c.xs, domid, config, { store, console: consolePort }, built, vm);
 
   await at('introduce');
   await c.xs.introduceDomain(domid, built.storeGfn, store);

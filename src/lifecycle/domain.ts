@@ -8,6 +8,9 @@ import { SerialQueue } from './states.js';
 /** The reason prefix of a domain that runs but whose xenstore nodes a restarted xenstored lost. */
 export const XENSTORE_LOST = 'xenstore-lost';
 
+/** Where a quarantined domain is kept among the records: apart from ours, which are keyed by uuid (it may share one). */
+export const quarantineKey = (domid: number, uuid: string): string => `quarantine:${domid}:${uuid}`;
+
 export class DomainRecord {
   domid: number | undefined;
   state: DomainState;
@@ -21,6 +24,8 @@ export class DomainRecord {
   reacting = false;
   startedAt = 0;
   protocol: string | undefined;
+  /** The domain's VM path (layout.ts: /vm/UUID, or /vm/UUID-N beside another copy); undefined until written. */
+  vm: string | undefined;
   /** Resolved when the domain next settles after a shutdown (the shutdown operation's result). */
   settleWaiters: ((view: DomainView) => void)[] = [];
 

@@ -19,19 +19,39 @@ export function rmQuiet(ops: Pick<XsOps, 'rm'>, path: string): Promise<void> {
 
 export const domPath = (domid: number): string => `/local/domain/${domid}`;
 export const vmPath = (uuid: string): string => `/vm/${uuid}`;
+/**
+ * Whether `vm` is a VM path of `uuid`: /vm/UUID, or xend's /vm/UUID-N, taken while another
+ * domain of the same uuid holds /vm/UUID (the two copies of a migration on one host; the block
+ * hotplug script's same_vm() strips the "-1" so that both may share a writable disk).
+ */
+export const isVmPathOf = (vm: string | undefined, uuid: string): vm is string => vm !== undefined && (vm === vmPath(uuid) || (vm.startsWith(`${vmPath(uuid)}-`) && /^[1-9][0-9]*$/.test(vm.slice(vmPath(uuid).length + 1))));
 export const libxlPath = (domid: number): string => `/libxl/${domid}`;
 
 const GUEST_RW = ['device/suspend/event-channel', 'control/shutdown', 'control/feature-poweroff', 'control/feature-reboot', 'control/feature-suspend', 'control/sysrq', 'data', 'drivers', 'feature', 'attr', 'error'];
 
-/** Step 1: the roots and what exists before the build (libxl__domain_make). */
-export async function writeDomainBase(xs: XenstoreClient, domid: number, config: XendConfig): Promise<void> {
+/** The VM path a domain's home names, if it is one of `uuid`'s (undefined when gone or foreign). */
+export async function vmPathIn(xs: Pick<XsOps, 'tryRead'>, domid: number, uuid: string): Promise<string | undefined> {
+  const vm = await xs.tryRead(`${domPath(domid)}/vm`).catch(() => undefined);
+  return isVmPathOf(vm, uuid) ? vm : undefined;
+}
+
+/** The first of /vm/UUID, /vm/UUID-1, ... that no domain holds (holds: has its uuid written), as xend. */
+async function freeVmPath(tx: XsOps, uuid: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const vp = n === 0 ? vmPath(uuid) : `${vmPath(uuid)}-${n}`;
+    if ((await tx.tryRead(`${vp}/uuid`)) === undefined) return vp;
+  }
+}
+
+/** Step 1: the roots and what exists before the build (libxl__domain_make). Answers the VM path taken. */
+export async function writeDomainBase(xs: XenstoreClient, domid: number, config: XendConfig): Promise<string> {
   const dp = domPath(domid);
-  const vp = vmPath(config.uuid);
   const lp = libxlPath(domid);
   const ro: Perms = ownedBy(0, domid);
   const rw: Perms = ownedBy(domid);
   const no: Perms = ownedBy(0);
-  await xs.transaction(async (tx: XsOps) => {
+  return xs.transaction(async (tx: XsOps) => {
+    const vp = await freeVmPath(tx, config.uuid);
     const ops: Promise<unknown>[] = [];
     const mknod = (path: string, perms: Perms) => ops.push(tx.write(path, ''), tx.setPerms(path, perms));
     ops.push(rmQuiet(tx, dp), rmQuiet(tx, vp), rmQuiet(tx, lp));
@@ -59,6 +79,7 @@ export async function writeDomainBase(xs: XenstoreClient, domid: number, config:
     ];
     for (const [k, v] of vm) ops.push(tx.write(`${vp}/${k}`, v));
     await Promise.all(ops);
+    return vp;
   });
 }
 
@@ -69,9 +90,9 @@ export async function writeBuildPost(
   config: XendConfig,
   ports: { store: number; console: number },
   built: BuildResult,
+  vp: string,
 ): Promise<void> {
   const dp = domPath(domid);
-  const vp = vmPath(config.uuid);
   await xs.transaction(async (tx: XsOps) => {
     const ops: Promise<unknown>[] = [
       tx.write(`${dp}/memory/static-max`, String(config.maxmem * 1024)),
@@ -93,17 +114,17 @@ export async function writeBuildPost(
   });
 }
 
-/** Removes the three roots; answers those that could not be removed. */
-export async function removeDomainNodes(xs: XenstoreClient, domid: number | undefined, uuid: string): Promise<string[]> {
-  const paths = [...(domid === undefined ? [] : [domPath(domid), libxlPath(domid)]), vmPath(uuid)];
+/** Removes the three roots (the VM path where one was taken); answers those that could not be removed. */
+export async function removeDomainNodes(xs: XenstoreClient, domid: number | undefined, vm: string | undefined): Promise<string[]> {
+  const paths = [...(domid === undefined ? [] : [domPath(domid), libxlPath(domid)]), ...(vm === undefined ? [] : [vm])];
   const results = await Promise.allSettled(paths.map((p) => rmQuiet(xs, p)));
   return paths.filter((_, i) => results[i]?.status === 'rejected');
 }
 
 /** vcpu-set (xend.md §1.12): vcpu_avail and every cpu/<i>/availability, one transaction. */
-export async function writeVcpus(xs: XenstoreClient, domid: number, uuid: string, vcpus: number, maxvcpus: number): Promise<void> {
+export async function writeVcpus(xs: XenstoreClient, domid: number, vm: string, vcpus: number, maxvcpus: number): Promise<void> {
   await xs.transaction(async (tx) => {
-    const ops: Promise<void>[] = [tx.write(`${vmPath(uuid)}/vcpu_avail`, String(2 ** vcpus - 1))];
+    const ops: Promise<void>[] = [tx.write(`${vm}/vcpu_avail`, String(2 ** vcpus - 1))];
     for (let i = 0; i < maxvcpus; i++) ops.push(tx.write(`${domPath(domid)}/cpu/${i}/availability`, i < vcpus ? 'online' : 'offline'));
     await Promise.all(ops);
   });

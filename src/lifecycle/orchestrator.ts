@@ -41,10 +41,10 @@ import { runAttach, runDetach } from './device-ops.js';
 import { IncomingMigrations } from './incoming.js';
 import { runMigrate, type MigrateOptions } from './migrate.js';
 import type { Readable } from 'node:stream';
-import { DomainRecord, XENSTORE_LOST } from './domain.js';
+import { DomainRecord, quarantineKey, XENSTORE_LOST } from './domain.js';
 import { E_BAD_REQUEST, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_STOPPING, E_UUID_TAKEN } from './errors.js';
 import { EventLog, type EventInput } from './events.js';
-import { domPath, removeDomainNodes, vmPath, writeVcpus } from './layout.js';
+import { domPath, removeDomainNodes, vmPath, vmPathIn, writeVcpus } from './layout.js';
 import { reactToShutdown } from './reactions.js';
 import { reconcile } from './reconcile.js';
 import { StoreOutage } from './resync.js';
@@ -268,7 +268,15 @@ export class DomainOrchestrator implements Orchestrator {
   }
 
   async persist(r: DomainRecord, phase?: StoredDomain['phase'], extra: Pick<StoredDomain, 'image' | 'migration'> = {}): Promise<void> {
-    await this.store.save({ config: r.config, managed: r.managed, autostart: r.autostart, autostartOrder: r.autostartOrder, ...(r.domid === undefined ? {} : { domid: r.domid }), ...(phase ? { phase, ...extra } : {}) });
+    await this.store.save({
+      config: r.config,
+      managed: r.managed,
+      autostart: r.autostart,
+      autostartOrder: r.autostartOrder,
+      ...(r.domid === undefined ? {} : { domid: r.domid }),
+      ...(r.vm === undefined ? {} : { vm: r.vm }),
+      ...(phase ? { phase, ...extra } : {}),
+    });
   }
 
   // ---- create / start ----
@@ -389,8 +397,13 @@ export class DomainOrchestrator implements Orchestrator {
             this.emitFor(r, e.type, { devClass: e.devClass, devid: e.devid, step: e.step, outcome: e.outcome, data: e.data, taskId: task.id });
             if (e.type === 'backend.exited') this.#backendExited(r, e.data);
           },
-          onDomid: (domid) => {
+          // Saved before the domain gets any node: a restart tears down this domid, and only it.
+          onDomid: async (domid) => {
             r.domid = domid;
+            await this.persist(r, 'creating');
+          },
+          onVm: (vm) => {
+            r.vm = vm;
           },
           ...(this.#inject ? { inject: (step: CreateStep) => this.#inject?.(step, r.config) } : {}),
           ...(restore ? { restore } : {}),
@@ -416,9 +429,9 @@ export class DomainOrchestrator implements Orchestrator {
       if (domid !== undefined) {
         // A device write whose reply the outage swallowed has no undo yet: sweep its backends.
         const backends = backendDomids(r.config);
-        const left = (await this.hv.getInfo(domid).catch(() => undefined)) === undefined ? await sweepDomainLeftovers(xs, domid, r.uuid, backends) : [];
+        const left = (await this.hv.getInfo(domid).catch(() => undefined)) === undefined ? await sweepDomainLeftovers(xs, domid, r.uuid, backends, r.vm) : [];
         if (left.length > 0) {
-          this.#outage.sweepLater(domid, r.uuid, backends);
+          this.#outage.sweepLater(domid, r.uuid, backends, r.vm);
           if (report.failed.length === 0) report.failed.push({ label: `store nodes of domain ${domid} (${left.join(', ')})`, error: new Error('xenstore unreachable') });
         }
       }
@@ -426,6 +439,7 @@ export class DomainOrchestrator implements Orchestrator {
       const unfinished = report.failed.length > 0 && domid !== undefined;
       if (unfinished) await this.persist(r, 'creating').catch((e: unknown) => this.log?.error({ err: e, uuid: r.uuid }, 'could not save the unfinished rollback'));
       r.domid = undefined;
+      r.vm = undefined;
       r.devices = [];
       if (!unfinished) await (fresh && !r.managed ? this.store.remove(r.uuid) : this.persist(r)).catch((e: unknown) => this.log?.error({ err: e, uuid: r.uuid }, 'could not clear the create from the domain record'));
       this.claims.releaseAll(r.uuid);
@@ -493,7 +507,7 @@ export class DomainOrchestrator implements Orchestrator {
       }
     }
     task?.step('removing store nodes', 0.8);
-    const left = await removeDomainNodes(xs, domid, r.uuid);
+    const left = await removeDomainNodes(xs, domid, r.vm ?? (domid === undefined ? undefined : await vmPathIn(xs, domid, r.uuid)));
     if (left.length > 0) reasons.push('store nodes could not be removed');
     leftovers.push(...left);
     const report: DestroyReport = { uuid: r.uuid, ...(domid === undefined ? {} : { domid }), leftovers };
@@ -503,6 +517,7 @@ export class DomainOrchestrator implements Orchestrator {
       throw new TsxError(E_PARTIAL_DESTROY, `destroy of ${r.name} left ${leftovers.join(', ')} (${reasons.join('; ')})`, { details: { leftovers, reasons, domid } });
     }
     r.domid = undefined;
+    r.vm = undefined;
     r.devices = [];
     this.claims.releaseAll(r.uuid);
     this.emitFor(r, 'domain.destroyed', { domid, outcome: 'ok' });
@@ -589,6 +604,14 @@ export class DomainOrchestrator implements Orchestrator {
     if (r.reacting || r.state === 'dying') return;
     if (info === undefined || info.dying) {
       if (r.domid === undefined) return;
+      if (r.state === 'quarantined') {
+        // Not ours (another toolstack's, another daemon's copy of one of our uuids): nothing of
+        // it is ours to clean, claim or forget but the report. Keyed apart from ours (reconcile.ts).
+        this.records.delete(quarantineKey(r.domid, r.uuid));
+        this.emitFor(r, 'domain.vanished', { data: { why: 'the hypervisor no longer has the domain' } });
+        this.setState(r, 'destroyed');
+        return;
+      }
       r.reacting = true;
       try {
         await r.queue.run(async () => {
@@ -624,7 +647,7 @@ export class DomainOrchestrator implements Orchestrator {
         await this.hv.setMemoryTarget(r.domid, mib * 1024);
         // The hypervisor has the new target: the store must get it too, even across an outage.
         const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
-        await Promise.all([xs.write(`${vmPath(r.uuid)}/memory`, String(mib)), xs.write(`${domPath(r.domid)}/memory/target`, String(mib * 1024))]);
+        await Promise.all([xs.write(`${r.vm ?? vmPath(r.uuid)}/memory`, String(mib)), xs.write(`${domPath(r.domid)}/memory/target`, String(mib * 1024))]);
       }
       r.config = { ...r.config, memory: mib };
       if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);
@@ -642,7 +665,7 @@ export class DomainOrchestrator implements Orchestrator {
       }
       if (r.domid !== undefined) {
         await this.hv.setOnlineVcpus(r.domid, vcpus);
-        await writeVcpus(retryingXs(this.xs, this.opts.xsReconnectWaitMs), r.domid, r.uuid, vcpus, r.config.maxvcpus);
+        await writeVcpus(retryingXs(this.xs, this.opts.xsReconnectWaitMs), r.domid, r.vm ?? vmPath(r.uuid), vcpus, r.config.maxvcpus);
       }
       r.config = { ...r.config, vcpus };
       if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);

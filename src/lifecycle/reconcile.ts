@@ -10,8 +10,8 @@ import type { XendConfig } from '../config/model.js';
 import { validateConfig } from '../config/validate.js';
 import type { DomainInfo } from '../hypervisor/types.js';
 import type { StoredDomain } from './api.js';
-import { DomainRecord } from './domain.js';
-import { domPath, rmQuiet, vmPath } from './layout.js';
+import { DomainRecord, quarantineKey } from './domain.js';
+import { domPath, isVmPathOf, rmQuiet, vmPath, vmPathIn } from './layout.js';
 import { backendDomids, sweepDomainLeftovers } from './reconnect.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 import { recoverSave } from './save.js';
@@ -44,6 +44,13 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     const [vm, storeRef] = await Promise.all([o.xs.tryRead(`${dp}/vm`), o.xs.tryRead(`${dp}/store/ring-ref`)]);
     const uuidInStore = vm === undefined ? undefined : await o.xs.tryRead(`${vm}/uuid`);
     let rec = stored.get(info.uuid);
+    // Another domain of our uuid (a migration's other copy on this host, run by another daemon):
+    // a record names its own domain by domid, saved before the domain has any node, so a
+    // record without one cannot own a domain that has a home. Reported, never touched.
+    if (rec && (rec.domid !== undefined ? rec.domid !== info.domid : vm !== undefined)) {
+      quarantine(o, info, `another domain of uuid ${info.uuid}: the stored record's is ${rec.domid === undefined ? 'not made yet' : `domain ${rec.domid}`}`);
+      continue;
+    }
     if (rec) await settleScripts(o, rec.config.uuid, info.domid);
     if (rec?.phase === 'saving') {
       // Killed in a save: finished if its image was committed, else the guest carries on.
@@ -67,13 +74,13 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
       continue;
     }
     const introduced = await o.xs.isDomainIntroduced(info.domid).catch(() => false);
-    if (rec && vm === vmPath(info.uuid) && uuidInStore === info.uuid && storeRef !== undefined && introduced) {
+    if (rec && isVmPathOf(vm, info.uuid) && uuidInStore === info.uuid && storeRef !== undefined && introduced) {
       const r = await adopt(o, info, rec);
       if (r !== undefined) adopted.add(r.uuid);
       if (r !== undefined && migration !== undefined) await recoverMigrationAtStart(o, r, migration);
       continue;
     }
-    if (rec && (vm === undefined || vm === vmPath(info.uuid))) {
+    if (rec && (vm === undefined || isVmPathOf(vm, info.uuid))) {
       // A finished create (no phase) that the store does not hold whole: xenstored lost its
       // nodes (a restarted cxenstored starts empty). The guest runs: keep it, flagged and
       // destroyable, as the resync after a reconnect does; never tear a finished domain down.
@@ -97,13 +104,14 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
   for (const rec of stored.values()) {
     if (adopted.has(rec.config.uuid) || o.records.has(rec.config.uuid)) continue;
     // Its domain still runs, quarantined: never touched, record kept.
-    if (liveUuids.has(rec.config.uuid)) continue;
+    if (live.some((d) => d.uuid === rec.config.uuid && (rec.domid === undefined || d.domid === rec.domid))) continue;
     await settleScripts(o, rec.config.uuid, rec.domid);
-    // The VM path is named by our uuid: it goes whatever the dom path says.
-    await rmQuiet(o.xs, vmPath(rec.config.uuid)).catch(() => undefined);
+    // Its VM path goes, whatever the dom path says; /vm/UUID only while no other copy runs.
+    const vm = rec.vm ?? (liveUuids.has(rec.config.uuid) ? undefined : vmPath(rec.config.uuid));
+    if (vm !== undefined) await rmQuiet(o.xs, vm).catch(() => undefined);
     // A domid no domain holds any more: its dom and libxl paths, and backend directories whose
     // bookkeeping was never written (a kill between the two).
-    if (rec.domid !== undefined && !liveDomids.has(rec.domid)) await sweepDomainLeftovers(o.xs, rec.domid, rec.config.uuid, backendDomids(rec.config));
+    if (rec.domid !== undefined && !liveDomids.has(rec.domid)) await sweepDomainLeftovers(o.xs, rec.domid, rec.config.uuid, backendDomids(rec.config), rec.vm);
     if (rec.phase === 'saving') await recoverSave(o, undefined, rec);
     if (rec.phase !== undefined && rec.managed) {
       const { phase: _p, domid: _d, image: _i, migration: _m, ...defined } = rec;
@@ -170,9 +178,10 @@ async function settleScripts(o: DomainOrchestrator, uuid: string, domid: number 
 async function adopt(o: DomainOrchestrator, info: DomainInfo, rec: StoredDomain): Promise<DomainRecord | undefined> {
   const r = new DomainRecord(rec.config, rec.managed, rec.autostart, rec.autostartOrder, stateOf(info));
   r.domid = info.domid;
+  r.vm = (await vmPathIn(o.xs, info.domid, info.uuid)) ?? rec.vm;
   // When the guest really started (written at its create), not when we found it: the
   // too-fast-restart guard must not refuse a reboot shortly after a daemon restart.
-  const started = Number(await o.xs.tryRead(`${vmPath(r.uuid)}/start_time`).catch(() => undefined));
+  const started = Number(await o.xs.tryRead(`${r.vm ?? vmPath(r.uuid)}/start_time`).catch(() => undefined));
   r.startedAt = Number.isFinite(started) && started > 0 ? Math.round(started * 1000) : Date.now();
   try {
     o.claims.claimConfig(r.uuid, r.config);
@@ -196,7 +205,7 @@ async function tearDown(o: DomainOrchestrator, domid: number, rec: StoredDomain)
   const ctx = { xs: o.xs, domid, uuid, name: rec.config.name, signal: new AbortController().signal, deadline: Date.now() + 10_000, emit: () => undefined };
   await o.devices.destroyDevices(ctx, await o.devices.readDevices(o.xs, domid).catch(() => []), { force: true }).catch(() => undefined);
   await o.hv.destroy(domid).catch(() => undefined);
-  await sweepDomainLeftovers(o.xs, domid, uuid, backendDomids(rec.config));
+  await sweepDomainLeftovers(o.xs, domid, uuid, backendDomids(rec.config), rec.vm);
 }
 
 function quarantine(o: DomainOrchestrator, info: DomainInfo, reason: string, config?: XendConfig): void {
@@ -221,6 +230,6 @@ function quarantine(o: DomainOrchestrator, info: DomainInfo, reason: string, con
   const r = new DomainRecord(cfg, false, false, 0, 'quarantined');
   r.domid = info.domid;
   r.reason = reason;
-  o.records.set(`quarantine:${info.domid}:${info.uuid}`, r);
+  o.records.set(quarantineKey(info.domid, info.uuid), r);
   o.emitFor(r, 'domain.quarantined', { data: { reason } });
 }

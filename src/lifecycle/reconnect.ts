@@ -8,7 +8,7 @@ import { hasTsxCode } from '../errors.js';
 import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
 import type { XendConfig } from '../config/model.js';
 import type { XenstoreClient } from '../xenstore/types.js';
-import { removeDomainNodes, rmQuiet } from './layout.js';
+import { isVmPathOf, removeDomainNodes, rmQuiet, vmPathIn } from './layout.js';
 
 /** Resolves true once `xs` is connected, false when `deadline` (ms since epoch) passes first. */
 export function waitConnected(xs: XenstoreClient, deadline: number): Promise<boolean> {
@@ -75,10 +75,12 @@ export function retryingXs(xs: XenstoreClient, waitMs: number, active: () => boo
 /**
  * Removes every node a domain that no longer exists may have left: its backend directories
  * under each backend domain (with parents left empty, as libxl's path cleanup), its home, its
- * /libxl bookkeeping and its VM path. Answers what could not be removed.
+ * /libxl bookkeeping and its VM path (the one its home names, else `vm` when known: never another
+ * copy's of the same uuid). Answers what could not be removed.
  */
-export async function sweepDomainLeftovers(xs: XenstoreClient, domid: number, uuid: string, backends: readonly number[]): Promise<string[]> {
+export async function sweepDomainLeftovers(xs: XenstoreClient, domid: number, uuid: string, backends: readonly number[], vm?: string): Promise<string[]> {
   const left: string[] = [];
+  const vmPaths = [...new Set([await vmPathIn(xs, domid, uuid), vm].filter((p) => isVmPathOf(p, uuid)))];
   for (const b of backends) {
     const base = `/local/domain/${b}/backend`;
     let kinds: string[] | undefined;
@@ -106,7 +108,8 @@ export async function sweepDomainLeftovers(xs: XenstoreClient, domid: number, uu
       }
     }
   }
-  left.push(...(await removeDomainNodes(xs, domid, uuid)));
+  left.push(...(await removeDomainNodes(xs, domid, vmPaths[0])));
+  if (vmPaths[1] !== undefined) left.push(...(await removeDomainNodes(xs, undefined, vmPaths[1])));
   return left;
 }
 

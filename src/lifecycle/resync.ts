@@ -23,7 +23,7 @@ export class StoreOutage {
   #resyncing: Promise<void> | undefined;
   #resyncAgain = false;
   /** Domains whose rollback could not reach xenstore: their nodes are swept at the next resync. */
-  readonly #pendingSweeps = new Map<string, { domid: number; uuid: string; backends: number[] }>();
+  readonly #pendingSweeps = new Map<string, { domid: number; uuid: string; backends: number[]; vm?: string }>();
   /** Creates in flight when the connection was lost: cancelled if the store comes back empty. */
   readonly #creatingAtLoss = new Set<string>();
 
@@ -47,8 +47,8 @@ export class StoreOutage {
   }
 
   /** A rollback could not reach the store: the resync sweeps what it left of this domid. */
-  sweepLater(domid: number, uuid: string, backends: number[]): void {
-    this.#pendingSweeps.set(`${domid}:${uuid}`, { domid, uuid, backends });
+  sweepLater(domid: number, uuid: string, backends: number[], vm?: string): void {
+    this.#pendingSweeps.set(`${domid}:${uuid}`, { domid, uuid, backends, ...(vm === undefined ? {} : { vm }) });
   }
 
   /** Resolves when no resync runs (the orchestrator's stop waits for it). */
@@ -123,7 +123,7 @@ export class StoreOutage {
         this.#pendingSweeps.delete(key); // the domid now belongs to someone else: never touch it
         continue;
       }
-      const left = await sweepDomainLeftovers(xs, p.domid, p.uuid, p.backends);
+      const left = await sweepDomainLeftovers(xs, p.domid, p.uuid, p.backends, p.vm);
       if (left.length === 0) {
         this.#pendingSweeps.delete(key);
         swept++;
@@ -134,7 +134,7 @@ export class StoreOutage {
     let lost = 0;
     for (const r of [...o.records.values()]) {
       if (r.domid === undefined || !['running', 'paused', 'shutting-down', 'shutdown', 'crashed'].includes(r.state)) continue;
-      if ((await xs.tryRead(`${domPath(r.domid)}/vm`)) === vmPath(r.uuid)) continue;
+      if ((await xs.tryRead(`${domPath(r.domid)}/vm`)) === (r.vm ?? vmPath(r.uuid))) continue;
       if (!r.flagStoreLost("xenstored came back without this domain's nodes")) continue;
       lost++;
       o.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });

@@ -263,3 +263,71 @@ describe('migration between two hosts (embedded default)', () => {
     });
   });
 });
+
+describe('migration between two daemons on one host (as xl migrate to localhost)', () => {
+  // One xenstore and one hypervisor, two orchestrators with their own stores: both copies of
+  // the uuid exist at once, and each daemon must keep to its own.
+  let host: Environment;
+  let other: DomainOrchestrator;
+  let otherStore: MemoryConfigStore;
+  beforeEach(async () => {
+    host = await createEnvironment({ xenstore: 'embedded', store: new MemoryConfigStore(), orchestrator: { shutdownTimeoutMs: 1500 } });
+    await host.orchestrator.start();
+    otherStore = new MemoryConfigStore();
+    other = new DomainOrchestrator({ xs: host.xs, hypervisor: host.hypervisor, devices: host.orchestrator.devices, store: otherStore, incomingExpiryMs: 60_000 });
+    await other.start();
+  });
+  afterEach(async () => {
+    await other.stop();
+    await host.close();
+  });
+
+  it("gives the destination's copy xend's /vm/UUID-1 while the source holds /vm/UUID; the source's teardown leaves it, and restarts leave each other's copy alone", async () => {
+    const before = await dumpOurTree(host.xs);
+    const v = await host.orchestrator.createDomain(sixDeviceConfig('local', { memory: 128, maxmem: 128 })).done;
+    const vmOf = async (domid: number) => host.xs.tryRead(`/local/domain/${domid}/vm`);
+    expect(await vmOf(v.domid!)).toBe(`/vm/${v.uuid}`);
+
+    // The destination holds the copy, paused, while the source's still exists (suspended).
+    const peer = directPeer(other);
+    let seenBoth: (string | undefined)[] = [];
+    peer.commit = async (id) => {
+      seenBoth = [await vmOf(v.domid!), await vmOf(other.getDomain('local').domid!)];
+      // The destination daemon restarts now: the source's copy of the uuid is not its own.
+      await other.stop();
+      other = new DomainOrchestrator({ xs: host.xs, hypervisor: host.hypervisor, devices: host.orchestrator.devices, store: otherStore, incomingExpiryMs: 60_000 });
+      await other.start();
+      expect(other.listDomains().domains.filter((d) => d.state !== 'quarantined').map((d) => d.domid)).toEqual([other.getDomain('local').domid]);
+      await other.commitIncoming(id);
+      return 'committed';
+    };
+    const report = await host.orchestrator.migrateDomain('local', peer).done;
+    expect(report.live).toBe(true);
+    expect(seenBoth).toEqual([`/vm/${v.uuid}`, `/vm/${v.uuid}-1`]);
+
+    // The quarantined copy went with the source's domain, and nothing of it reached the store.
+    expect(other.listDomains().domains.map((d) => [d.name, d.state])).toEqual([['local', 'running']]);
+    expect((await otherStore.loadAll()).map((r) => ('config' in r ? r.config.name : r.error.message))).toEqual(['local']);
+    const moved = other.getDomain('local');
+    expect(moved.state).toBe('running');
+    expect(moved.domid).not.toBe(v.domid);
+    expect(await host.hypervisor.list()).toEqual([expect.objectContaining({ domid: moved.domid, uuid: v.uuid })]);
+    // The source's teardown took its own VM path only.
+    expect(await host.xs.tryRead(`/vm/${v.uuid}`)).toBeUndefined();
+    expect(await host.xs.tryRead(`/vm/${v.uuid}-1/uuid`)).toBe(v.uuid);
+    expect(await vmOf(moved.domid!)).toBe(`/vm/${v.uuid}-1`);
+
+    // The source daemon restarts: nothing of its own left, the other's domain not touched.
+    await host.orchestrator.stop();
+    const again = new DomainOrchestrator({ xs: host.xs, hypervisor: host.hypervisor, devices: host.orchestrator.devices, store: host.store });
+    await again.start();
+    expect(again.listDomains().domains.map((d) => d.state)).toEqual(['quarantined']);
+    await again.stop();
+    expect(other.getDomain('local').state).toBe('running');
+
+    // Destroyed where it now runs: the host is as it was.
+    await other.destroyDomain('local').done;
+    expect(await host.hypervisor.list()).toEqual([]);
+    expect(await dumpOurTree(host.xs)).toEqual(before);
+  });
+});

@@ -66,11 +66,21 @@ describe('retryingXs / waitConnected / sweepDomainLeftovers (mock xenstored cras
     for (const p of ['/local/domain/0/backend/vbd/7/51712/state', '/local/domain/0/backend/vif/7/0/state', '/local/domain/0/backend/vif/8/0/state', '/local/domain/7/name', '/libxl/7/type', `/vm/${uuid}/name`]) {
       await xs.write(p, 'x');
     }
+    // Domain 7's home names its VM path; domain 9, another copy of the uuid, holds /vm/UUID-1.
+    await xs.write('/local/domain/7/vm', `/vm/${uuid}`);
+    await xs.write('/local/domain/9/vm', `/vm/${uuid}-1`);
+    await xs.write(`/vm/${uuid}-1/uuid`, uuid);
     expect(await sweepDomainLeftovers(xs, 7, uuid, [0])).toEqual([]);
     expect(await xs.tryDirectory('/local/domain/0/backend')).toEqual(['vif']);
     expect(await xs.tryDirectory('/local/domain/0/backend/vif')).toEqual(['8']);
     for (const p of ['/local/domain/7', '/libxl/7', `/vm/${uuid}`]) expect(await xs.tryRead(p)).toBeUndefined();
+    expect(await xs.tryRead(`/vm/${uuid}-1/uuid`)).toBe(uuid);
+    // Domain 8 left no home: without its VM path named, none goes.
     expect(await sweepDomainLeftovers(xs, 8, uuid, [0])).toEqual([]);
     expect(await xs.tryRead('/local/domain/0/backend')).toBeUndefined();
+    expect(await xs.tryRead(`/vm/${uuid}-1/uuid`)).toBe(uuid);
+    // Told its VM path (a record knew it), a domain whose home is gone loses it too.
+    expect(await sweepDomainLeftovers(xs, 9, uuid, [0], `/vm/${uuid}-1`)).toEqual([]);
+    expect(await xs.tryRead(`/vm/${uuid}-1`)).toBeUndefined();
   });
 });
