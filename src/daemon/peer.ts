@@ -54,6 +54,11 @@ export function httpMigrationPeer(target: MigrationTarget): MigrationPeer {
       req.on('error', (err) => reject(new TsxError(E_PEER, `the destination ${where} cannot be reached: ${err.message}`, { details: { destination: where }, cause: err })));
       if (body && 'stream' in body) {
         body.stream.on('error', (err) => req.destroy(err));
+        // Destroyed without an error (the source gave up): the request must not stay open, or
+        // the destination waits on its body.
+        body.stream.on('close', () => {
+          if (!body.stream.readableEnded) req.destroy(new Error('the image stream was cut short'));
+        });
         body.stream.pipe(req);
       } else req.end(payload);
     });

@@ -16,11 +16,11 @@ export const E_XEN_CALL_FAILED = defineError(
   'A libxenctrl or libxenguest call failed (details name the call, the domain, errno and the xc error)',
 );
 
-/** The binding does not (yet) know how to do this on real Xen, e.g. an HVM build. */
+/** The binding, or this Xen, cannot do this on real Xen, e.g. an HVM build, a live save without log-dirty. */
 export const E_XEN_UNSUPPORTED = defineError(
   'TSX_ERR_XEN_UNSUPPORTED',
   501,
-  'The real Xen binding does not support this request (e.g. building an HVM guest)',
+  'Real Xen here cannot do this request (e.g. building an HVM guest; a live save where Xen cannot track dirty pages: use --no-live)',
 );
 
 /** An unknown hypervisor kind was asked for (serve/doctor --hypervisor). */

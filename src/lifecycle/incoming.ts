@@ -21,6 +21,8 @@ interface Incoming {
   view: IncomingView;
   record: DomainRecord;
   timer?: NodeJS.Timeout;
+  /** While receiving: ends the restore (its stream cut, its task cancelled), which rolls it back. */
+  cut?: (why: string) => void;
 }
 
 export class IncomingMigrations {
@@ -64,6 +66,12 @@ export class IncomingMigrations {
     if (m.view.state !== 'prepared') throw new TsxError(E_WRONG_STATE, `incoming migration ${id} is ${m.view.state}, not prepared`, { details: { id, state: m.view.state } });
     this.#set(m, 'receiving');
     task.setDomain(m.record.uuid);
+    // A source that gives up may leave its connection open (an HTTP body never ended): its
+    // abort, or the expiry, must end the restore all the same, not wait on the stream.
+    m.cut = (why) => {
+      input.destroy(new TsxError(E_NO_MIGRATION, `incoming migration ${id} was aborted while its image arrived: ${why}`, { details: { id } }));
+      if (task.running) this.o.tasks.cancel(task.id);
+    };
     const image = await imageSource(input, `migration ${id}`).catch((err: unknown) => {
       this.#drop(m);
       throw err;
@@ -84,6 +92,8 @@ export class IncomingMigrations {
       // The create rolled back and released the claims: the migration is over.
       this.#forget(m, 'aborted');
       throw err;
+    } finally {
+      delete m.cut;
     }
   }
 
@@ -108,7 +118,8 @@ export class IncomingMigrations {
       await m.record.queue.run(() => this.o.destroyNow(m.record, true));
       this.#forget(m, 'aborted');
     } else if (m.view.state === 'prepared') this.#drop(m);
-    // receiving: the stream's end fails the restore, whose rollback ends it.
+    // receiving: the restore is cut short; its rollback ends the migration.
+    else if (m.view.state === 'receiving') m.cut?.(why);
     this.o.emitFor(m.record, 'migration.aborted', { data: { id, why } });
   }
 

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { saveMemory } from '../../src/hypervisor/xen/saverestore.js';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +126,36 @@ describe('libxl-save-helper driver', () => {
     );
     run.io!.end(image);
     await expect(run.done).rejects.toMatchObject({ code: 'TSX_ERR_XEN_SAVE_HELPER', details: { op: 'restore', retval: -1 } });
+  });
+
+  it('save through a pipe to a slow reader (a migration\'s network): the stream arrives whole though the helper exits first', async () => {
+    // The helper writes its last records into the pipe and exits while the copy still waits on
+    // the reader: Node resumes a child's unread pipes at its exit, and what it had not read was lost.
+    let got = 0;
+    const slow = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _e, done) {
+        got += chunk.length;
+        setTimeout(done, 2);
+      },
+    });
+    const summary = await withEnv({ FAKE_SAVE_PAGES: '64' }, () => saveMemory(7, slow, { helper: FAKE, suspend: async () => undefined }));
+    expect(summary.pages).toBe(64);
+    expect(summary.bytes).toBe(40 + 64 * (8 + 16 + 4096) + 8);
+    expect(got).toBe(summary.bytes);
+  });
+
+  it('a live save on a Xen that cannot log-dirty a PV guest: typed unsupported, libxc\'s cause first, and --no-live named', async () => {
+    const live = await withEnv({ FAKE_SAVE_MODE: 'no-logdirty' }, () =>
+      saveMemory(7, new PassThrough(), { helper: FAKE, live: true, suspend: async () => undefined }).catch((e: unknown) => e),
+    );
+    expect(live).toMatchObject({ code: 'TSX_ERR_XEN_UNSUPPORTED', details: { domid: 7, live: true } });
+    expect((live as Error).message).toContain('--no-live');
+    const cause = (live as { cause?: Error }).cause;
+    expect(cause?.message).toContain('Failed to enable logdirty: 95,22,0 (22 = Invalid argument): Internal error; then Save failed');
+    // A stop-and-copy save asks no log-dirty: it goes through on the same hypervisor.
+    const copied = await withEnv({ FAKE_SAVE_MODE: 'no-logdirty', FAKE_SAVE_PAGES: '4' }, () => saveMemory(7, new PassThrough(), { helper: FAKE, live: false, suspend: async () => undefined }));
+    expect(copied.pages).toBe(4);
   });
 
   it('restore: libxc\'s failure is typed with its errno and last log line', async () => {

@@ -3,7 +3,7 @@
 // is tested between two daemons in test/daemon/migrate.test.ts). Faults at every step: the guest
 // runs in exactly one place, or in none only while paused awaiting a decision.
 
-import { Transform } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isError } from '../../src/errors.js';
 import type { MigrationPeer, StoredDomain, TsxEvent } from '../../src/lifecycle/api.js';
@@ -141,6 +141,30 @@ describe('migration between two hosts (embedded default)', () => {
     // Its name is free there again: a second try goes through.
     await src.orchestrator.migrateDomain('cut', directPeer(dst.orchestrator)).done;
     expect(dst.orchestrator.getDomain('cut').state).toBe('running');
+  });
+
+  it('a source that gives up with its connection left open (an HTTP body never ended): its abort ends the restore there', async () => {
+    await src.orchestrator.createDomain(sixDeviceConfig('hang')).done;
+    const peer = directPeer(dst.orchestrator);
+    let receiving: Promise<void> | undefined;
+    // The wire outlives the source's stream, as a socket does: nothing ends it but the abort.
+    peer.sendImage = (id, image) => {
+      const wire = new PassThrough();
+      image.pipe(wire);
+      receiving = dst.orchestrator.receiveIncoming(id, wire).done.then(() => undefined);
+      receiving.catch(() => undefined);
+      return receiving;
+    };
+    // The source's memory copy fails after the image's header went out (real Xen: no log-dirty).
+    src.simulated?.failNext('saveMemory');
+    const err = await src.orchestrator.migrateDomain('hang', peer).done.catch((e: unknown) => e);
+    expect(isError(err, E_MIGRATION_FAILED), String(err)).toBe(true);
+    expect(src.orchestrator.getDomain('hang').state).toBe('running');
+    // The destination's restore ended with the abort: rolled back, nothing left.
+    await expect(receiving).rejects.toThrow();
+    expect(dst.orchestrator.listDomains().domains).toEqual([]);
+    expect(await dst.hypervisor.list()).toEqual([]);
+    expect(await dumpOurTree(dst.xs)).toEqual(dstBefore);
   });
 
   it('a destination that lost the copy before the commit (it expired): the guest resumes here', async () => {

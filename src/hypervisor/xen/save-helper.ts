@@ -143,7 +143,8 @@ function run(op: 'save' | 'restore', options: CommonOptions, argv: string[]): He
   let outcome: { retval: number; errno: number } | undefined;
   let results: { storeGfn: bigint; consoleGfn: bigint } | undefined;
   let protocolError: string | undefined;
-  /** The last warning or error libxc logged: what a failure is reported with. */
+  /** The first and the last error libxc logged: a failure is reported with both (the first is the cause). */
+  let firstError: string | undefined;
   let lastError: string | undefined;
 
   const failure = (message: string, details: Record<string, unknown> = {}) =>
@@ -164,7 +165,10 @@ function run(op: 'save' | 'restore', options: CommonOptions, argv: string[]): He
       case MSG.log: {
         const entry = { level: r.u32(), errno: r.u32(), context: r.string(), message: r.string() };
         recent.push(`${entry.context}: ${entry.message}`.trim());
-        if (entry.level >= XTL_WARN) lastError = entry.message;
+        if (entry.level >= XTL_WARN) {
+          firstError ??= entry.message;
+          lastError = entry.message;
+        }
         if (recent.length > KEEP_LOG) recent.shift();
         hooks.log?.(entry);
         break;
@@ -231,7 +235,8 @@ function run(op: 'save' | 'restore', options: CommonOptions, argv: string[]): He
       if (protocolError) return reject(failure(`the helper broke its protocol: ${protocolError}`));
       if (!outcome) return reject(failure(`the helper exited (${signal ?? `status ${code}`}) without completing`, { exitCode: code, signal }));
       if (outcome.retval !== 0) {
-        return reject(failure(`xc_domain_${op} failed (errno ${outcome.errno})${lastError ? `: ${lastError}` : ''}`, { retval: outcome.retval, errno: outcome.errno }));
+        const said = [...new Set([firstError, lastError].filter((m) => m !== undefined))].join('; then ');
+        return reject(failure(`xc_domain_${op} failed (errno ${outcome.errno})${said ? `: ${said}` : ''}`, { retval: outcome.retval, errno: outcome.errno }));
       }
       resolve({ ...outcome, ...(results ?? {}) });
     });

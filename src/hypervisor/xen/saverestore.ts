@@ -9,7 +9,7 @@ import { fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { TsxError } from '../../errors.js';
 import { copyLibxcStream, LibxcStreamError, REC_X86_PV_INFO, scanLibxcStreamFile } from '../libxc-stream.js';
-import { E_XEN_SAVE_HELPER } from '../errors.js';
+import { E_XEN_SAVE_HELPER, E_XEN_UNSUPPORTED } from '../errors.js';
 import type { BuildResult, MemoryStreamSummary, RestoreMemorySpec, SaveMemoryOptions } from '../types.js';
 import type { Xc } from './binding.js';
 import { buildPre, type DomainFacts } from './build.js';
@@ -17,6 +17,17 @@ import { startRestoreHelper, startSaveHelper, XGR_SDD_MISSING_CPUID, type Helper
 
 /** Xen's own: libxl-save-helper's path (the default is Debian's). */
 export type XenSaveMemoryOptions = SaveMemoryOptions & { readonly onLog?: (entry: HelperLog) => void; readonly helper?: string };
+
+/**
+ * A live save needs Xen to track the pages the guest dirties. For a PV guest that is shadow
+ * paging's log-dirty mode, which a Xen built without CONFIG_SHADOW_PAGING (Debian's 4.17) does
+ * not have: `xl migrate` fails there the same way. A stop-and-copy needs none of it.
+ */
+const noLogDirty = (domid: number, err: unknown) =>
+  new TsxError(E_XEN_UNSUPPORTED, `live save of domain ${domid}: this hypervisor cannot track the guest's dirty pages (log-dirty mode; a PV guest needs Xen built with shadow paging), so it cannot be copied while it runs; migrate it with --no-live (stop and copy)`, {
+    cause: err,
+    details: { domid, op: 'save', live: true, helper: (err as { details?: unknown }).details ?? null },
+  });
 
 const streamFailure = (op: 'save' | 'restore', domid: number, err: LibxcStreamError) =>
   new TsxError(E_XEN_SAVE_HELPER, `${op} of domain ${domid}: ${err.message}`, {
@@ -59,11 +70,22 @@ export async function saveMemory(domid: number, out: Writable, options: XenSaveM
   const stop = () => run.stop();
   options.signal?.addEventListener('abort', stop, { once: true });
   let bytes = 0;
-  const copied: Promise<MemoryStreamSummary | Error> = run.io
-    ? copyLibxcStream(run.io, out, (_type, body) => {
+  const io = run.io;
+  // At the helper's exit Node resumes each of its pipes that has no 'readable' listener, and
+  // drops what nobody read: the last records, still in the pipe while the copy waits on a slow
+  // reader (a migration's network). Held until the copy is over, then drained to its end.
+  const hold = () => undefined;
+  io?.on('readable', hold);
+  const copied: Promise<MemoryStreamSummary | Error> = io
+    ? copyLibxcStream(io, out, (_type, body) => {
         bytes += 8 + body.length;
         options.onProgress?.({ pagesDone, pagesTotal, bytes });
-      }).catch((err: unknown) => err as Error)
+      })
+        .catch((err: unknown) => err as Error)
+        .finally(() => {
+          io.off('readable', hold);
+          io.resume();
+        })
     : run.done.then(
         () => {
           try {
@@ -78,7 +100,9 @@ export async function saveMemory(domid: number, out: Writable, options: XenSaveM
     await run.done;
   } catch (err) {
     // The guest's refusal is the story, not the helper's "suspend() failed".
-    throw suspendError ?? err;
+    if (suspendError !== undefined) throw suspendError as Error;
+    if (options.live && /Failed to enable logdirty/.test((err as Error).message)) throw noLogDirty(domid, err);
+    throw err;
   } finally {
     options.signal?.removeEventListener('abort', stop);
   }
