@@ -3,6 +3,7 @@
 import type { XendConfig } from '../config/model.js';
 import type { DeviceView, DomainState, DomainView, ShutdownMode, TaskView } from './api.js';
 import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
+import { vmPath } from './layout.js';
 import { SerialQueue } from './states.js';
 
 /** The reason prefix of a domain that runs but whose xenstore nodes a restarted xenstored lost. */
@@ -44,6 +45,10 @@ export class DomainRecord {
   }
   get name(): string {
     return this.config.name;
+  }
+  /** Where its VM keys are read and written: the path it took, else /vm/UUID (only removals need to know which). */
+  get vmPath(): string {
+    return this.vm ?? vmPath(this.uuid);
   }
 
   /**

@@ -44,7 +44,7 @@ import type { Readable } from 'node:stream';
 import { DomainRecord, quarantineKey, XENSTORE_LOST } from './domain.js';
 import { E_BAD_REQUEST, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_STOPPING, E_UUID_TAKEN } from './errors.js';
 import { EventLog, type EventInput } from './events.js';
-import { domPath, removeDomainNodes, vmPath, vmPathIn, writeVcpus } from './layout.js';
+import { domPath, removeDomainNodes, vmPathIn, writeVcpus } from './layout.js';
 import { reactToShutdown } from './reactions.js';
 import { reconcile } from './reconcile.js';
 import { StoreOutage } from './resync.js';
@@ -647,7 +647,7 @@ export class DomainOrchestrator implements Orchestrator {
         await this.hv.setMemoryTarget(r.domid, mib * 1024);
         // The hypervisor has the new target: the store must get it too, even across an outage.
         const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs);
-        await Promise.all([xs.write(`${r.vm ?? vmPath(r.uuid)}/memory`, String(mib)), xs.write(`${domPath(r.domid)}/memory/target`, String(mib * 1024))]);
+        await Promise.all([xs.write(`${r.vmPath}/memory`, String(mib)), xs.write(`${domPath(r.domid)}/memory/target`, String(mib * 1024))]);
       }
       r.config = { ...r.config, memory: mib };
       if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);
@@ -665,7 +665,7 @@ export class DomainOrchestrator implements Orchestrator {
       }
       if (r.domid !== undefined) {
         await this.hv.setOnlineVcpus(r.domid, vcpus);
-        await writeVcpus(retryingXs(this.xs, this.opts.xsReconnectWaitMs), r.domid, r.vm ?? vmPath(r.uuid), vcpus, r.config.maxvcpus);
+        await writeVcpus(retryingXs(this.xs, this.opts.xsReconnectWaitMs), r.domid, r.vmPath, vcpus, r.config.maxvcpus);
       }
       r.config = { ...r.config, vcpus };
       if (r.managed || r.domid !== undefined) await this.persist(r).catch(() => undefined);

@@ -5,7 +5,6 @@
 
 import type { RestartAction } from '../config/model.js';
 import type { DomainInfo } from '../hypervisor/types.js';
-import { vmPath } from './layout.js';
 import type { DomainRecord } from './domain.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 
@@ -13,7 +12,7 @@ export async function reactToShutdown(o: DomainOrchestrator, r: DomainRecord, in
   if (r.domid !== info.domid || r.state === 'shutdown' || r.state === 'crashed' || r.state === 'dying') return;
   const reason = info.crashed ? 'crash' : (info.shutdownReason ?? 'poweroff');
   r.shutdownReason = reason;
-  await o.xs.write(`${r.vm ?? vmPath(r.uuid)}/xend/last_shutdown_reason`, reason).catch(() => undefined);
+  await o.xs.write(`${r.vmPath}/xend/last_shutdown_reason`, reason).catch(() => undefined);
   o.setState(r, reason === 'crash' ? 'crashed' : 'shutdown', `guest ${reason}`);
   o.emitFor(r, reason === 'crash' ? 'domain.crashed' : 'domain.shutdown', { data: { reason } });
 
@@ -32,7 +31,7 @@ export async function reactToShutdown(o: DomainOrchestrator, r: DomainRecord, in
     o.emitFor(r, 'domain.coredump', { data: { path: `/var/xen/dump/${r.name}/${r.domid}.core`, simulated: o.hv.kind === 'simulated' } });
   }
   if (action === 'preserve') {
-    await o.xs.write(`${r.vm ?? vmPath(r.uuid)}/xend/shutdown_completed`, 'True').catch(() => undefined);
+    await o.xs.write(`${r.vmPath}/xend/shutdown_completed`, 'True').catch(() => undefined);
     o.emitFor(r, 'domain.preserved');
     o.settle(r);
     return;

@@ -181,7 +181,7 @@ async function adopt(o: DomainOrchestrator, info: DomainInfo, rec: StoredDomain)
   r.vm = (await vmPathIn(o.xs, info.domid, info.uuid)) ?? rec.vm;
   // When the guest really started (written at its create), not when we found it: the
   // too-fast-restart guard must not refuse a reboot shortly after a daemon restart.
-  const started = Number(await o.xs.tryRead(`${r.vm ?? vmPath(r.uuid)}/start_time`).catch(() => undefined));
+  const started = Number(await o.xs.tryRead(`${r.vmPath}/start_time`).catch(() => undefined));
   r.startedAt = Number.isFinite(started) && started > 0 ? Math.round(started * 1000) : Date.now();
   try {
     o.claims.claimConfig(r.uuid, r.config);

@@ -8,7 +8,7 @@ import type { DomainInfo } from '../hypervisor/types.js';
 import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
 import type { ConnectionEvent, XenstoreClient } from '../xenstore/types.js';
 import type { DomainRecord } from './domain.js';
-import { domPath, vmPath } from './layout.js';
+import { domPath } from './layout.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 import { retryingXs, sweepDomainLeftovers } from './reconnect.js';
 
@@ -134,7 +134,7 @@ export class StoreOutage {
     let lost = 0;
     for (const r of [...o.records.values()]) {
       if (r.domid === undefined || !['running', 'paused', 'shutting-down', 'shutdown', 'crashed'].includes(r.state)) continue;
-      if ((await xs.tryRead(`${domPath(r.domid)}/vm`)) === (r.vm ?? vmPath(r.uuid))) continue;
+      if ((await xs.tryRead(`${domPath(r.domid)}/vm`)) === r.vmPath) continue;
       if (!r.flagStoreLost("xenstored came back without this domain's nodes")) continue;
       lost++;
       o.emitFor(r, 'domain.xenstore-lost', { data: { reason: r.reason } });
