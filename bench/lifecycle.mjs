@@ -1,19 +1,32 @@
 // Domain create + destroy against a real cxenstored 4.17 (LD_PRELOAD hypervisor stub; the
 // simulated hypervisor publishes its domains to the stub's domains file; simulated guests
-// connect the frontends). Measures a six-device domain (2 vbd, 2 vif, vfb, vkbd): create and
-// destroy latency (median, p99) and the toolstack's xenstore requests per create and destroy,
-// with 0, 100, 500 and 1,000 other domains running.
+// connect the frontends). Measures a six-device domain (2 vbd, 2 vif, vfb, vkbd) with 0, 100,
+// 500 and 1,000 other domains running, and splits each create's time:
+//  - per phase (create.ts's steps): wall time and the toolstack's xenstore requests;
+//  - the toolstack's own time: from the request to `running`, less the wait for the simulated
+//    guest to connect its frontends (the devices-connected phase);
+//  - of that, the time with a toolstack request awaiting cxenstored's reply (xs.stats.waitMs),
+//    the Node process's CPU (tsxend and the in-process simulators), cxenstored's CPU;
+//  - cxenstored's own cost per request at that many domains, measured with Xen's C client
+//    (libxenstore, bench/xenstore-client.c): the floor no toolstack on this daemon can beat.
 //
-//   npm run build && node bench/lifecycle.mjs [--iterations N] [--background 0,100,500,1000] [--devices layer|basic]
+//   npm run build && node bench/lifecycle.mjs [--iterations N] [--background 0,100,500,1000]
+//        [--devices layer|basic] [--json]
 //
 // --devices layer (default): the devices layer with its kernel-backend and guest-frontend
 // simulators and the vfb backend daemon (a process per domain). --devices basic: the
-// lifecycle's stand-in device manager and its own simulated guests (a watch per guest on its
-// own dom path only), which isolates the toolstack's cost from the simulators'.
+// lifecycle's stand-in device manager and its own simulated guests, which isolates the
+// toolstack's cost from the simulators'. --json prints {"results":[{background, createMedianMs,
+// toolstackMedianMs, requestsPerCreate, ...}]} on stdout (the table goes to stderr).
 //
 // Needs Debian's xen-utils-4.17 (xenstored), libxen-dev and gcc.
 
 import { randomUUID } from 'node:crypto';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createEnvironment } from '../dist/lifecycle/environment.js';
 import { validateConfig } from '../dist/config/validate.js';
 import { BasicDeviceManager } from '../dist/sim/index.js';
@@ -24,13 +37,29 @@ const arg = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : dflt;
 };
-const iterations = Number(arg('--iterations', '100'));
+const iterations = Number(arg('--iterations', '30'));
 const deviceMode = arg('--devices', 'layer');
 const backgrounds = arg('--background', '0,100,500,1000').split(',').map(Number);
+const json = argv.includes('--json');
+const out = json ? (s) => process.stderr.write(`${s}\n`) : (s) => process.stdout.write(`${s}\n`);
+const WARMUP = 5;
 
 const cx = await startCxenstored('tsxend-bench-lc-');
-const { domainsFile } = cx;
-const sock = cx.socketPath;
+const cbench = join(cx.dir, 'xs-bench');
+execFileSync('gcc', ['-O2', '-o', cbench, new URL('./xenstore-client.c', import.meta.url).pathname, '-lxenstore']);
+
+/** cxenstored's CPU time so far, ms (utime + stime, 100 Hz ticks). */
+function xenstoredCpuMs() {
+  const f = readFileSync(`/proc/${cx.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** cxenstored's cost per request with what the store holds now: libxenstore, sequential, µs. */
+async function floor() {
+  const { stdout } = await promisify(execFile)(cbench, ['1000'], { env: { ...process.env, XENSTORED_PATH: cx.socketPath } });
+  const ns = JSON.parse(stdout);
+  return { readUs: ns.read / 1000, writeUs: ns.write / 1000, directoryUs: ns.directory / 1000, transactionUs: ns.transaction / 1000 };
+}
 
 let serial = 0;
 const mac = (n, k) => `00:16:3e:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}:0${k}`;
@@ -50,59 +79,143 @@ function config(name, six) {
 }
 
 const env = await createEnvironment({
-  xenstore: { socket: sock },
-  simulated: { domainsFile, totalMemoryKiB: 64 * 1024 * 1024, maxDomid: 0x7fef },
-  orchestrator: { createTimeoutMs: 30_000, maxParallelCreates: 8 },
+  xenstore: { socket: cx.socketPath },
+  simulated: { domainsFile: cx.domainsFile, totalMemoryKiB: 64 * 1024 * 1024, maxDomid: 0x7fef },
+  orchestrator: { createTimeoutMs: 60_000, maxParallelCreates: 8 },
   ...(deviceMode === 'basic' ? { devices: new BasicDeviceManager() } : {}),
 });
 const o = env.orchestrator;
+const xs = env.xs;
 await o.start();
 
+// Phase marks: each create.step event of the domain being measured, with the request count then.
+let marks;
+let watched;
+o.events.subscribe((e) => {
+  if (marks && e.type === 'create.step' && e.uuid === watched) marks.push({ step: e.step, t: performance.now(), requests: xs.stats.requests });
+});
+
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
-const rows = [];
+const median = (list) => pct(list, 50);
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** One measured create + destroy of a six-device domain. */
+async function cycle(name) {
+  const cfg = config(name, true);
+  watched = cfg.uuid;
+  marks = [];
+  const byType0 = { ...xs.stats.byType };
+  const r0 = xs.stats.requests;
+  const w0 = xs.stats.waitMs;
+  const c0 = process.cpuUsage();
+  const x0 = xenstoredCpuMs();
+  const t0 = performance.now();
+  await o.createDomain(cfg).done;
+  const t1 = performance.now();
+  const cpu = process.cpuUsage(c0);
+  const x1 = xenstoredCpuMs();
+  const r1 = xs.stats.requests;
+  const w1 = xs.stats.waitMs;
+  const phaseMarks = marks;
+  marks = undefined;
+  await o.destroyDomain(name).done;
+  const t2 = performance.now();
+  const phases = phaseMarks.map((m, i) => {
+    const next = phaseMarks[i + 1] ?? { t: t1, requests: r1 };
+    return { step: m.step, ms: next.t - m.t, requests: next.requests - m.requests };
+  });
+  const guestMs = phases.filter((p) => p.step === 'devices-connected').reduce((a, p) => a + p.ms, 0);
+  const byType = {};
+  for (const [k, v] of Object.entries(xs.stats.byType)) if (v - (byType0[k] ?? 0) > 0) byType[k] = v - (byType0[k] ?? 0);
+  return {
+    createMs: t1 - t0,
+    toolstackMs: t1 - t0 - guestMs,
+    guestMs,
+    destroyMs: t2 - t1,
+    xenstoreWaitMs: w1 - w0,
+    nodeCpuMs: (cpu.user + cpu.system) / 1000,
+    xenstoredCpuMs: x1 - x0,
+    requests: r1 - r0,
+    destroyRequests: xs.stats.requests - r1,
+    byType,
+    phases,
+  };
+}
+
+const results = [];
 let running = 0;
 try {
-  for (const target of backgrounds) {
+  for (const background of backgrounds) {
     // Background domains (a disk and a nic each), created 8 at a time.
-    while (running < target) {
-      const batch = Math.min(8, target - running);
+    while (running < background) {
+      const batch = Math.min(8, background - running);
       await Promise.all(Array.from({ length: batch }, (_, k) => o.createDomain(config(`bg-${running + k}`, false)).done));
       running += batch;
     }
-    const create = [];
-    const destroy = [];
-    const reqCreate = [];
-    const reqDestroy = [];
-    for (let i = 0; i < iterations + 5; i++) {
-      const name = `bench-${target}-${i}`;
-      const cfg = config(name, true);
-      const r0 = env.xs.stats.requests;
-      const t0 = process.hrtime.bigint();
-      await o.createDomain(cfg).done;
-      const t1 = process.hrtime.bigint();
-      const r1 = env.xs.stats.requests;
-      await o.destroyDomain(name).done;
-      const t2 = process.hrtime.bigint();
-      const r2 = env.xs.stats.requests;
-      if (i < 5) continue; // warm-up
-      create.push(Number(t1 - t0) / 1e6);
-      destroy.push(Number(t2 - t1) / 1e6);
-      reqCreate.push(r1 - r0);
-      reqDestroy.push(r2 - r1);
+    const fl = await floor();
+    const runs = [];
+    for (let i = 0; i < iterations + WARMUP; i++) {
+      const r = await cycle(`bench-${background}-${i}`);
+      if (i >= WARMUP) runs.push(r);
     }
-    rows.push({ target, create, destroy, reqCreate, reqDestroy });
-    console.error(`devices=${deviceMode} background ${target}: create median ${pct(create, 50).toFixed(1)} ms p99 ${pct(create, 99).toFixed(1)} ms; destroy median ${pct(destroy, 50).toFixed(1)} ms p99 ${pct(destroy, 99).toFixed(1)} ms; requests ${pct(reqCreate, 50)}/${pct(reqDestroy, 50)}`);
+    const med = (k) => median(runs.map((r) => r[k]));
+    const steps = runs[0].phases.map((p) => p.step);
+    const byType = {};
+    for (const k of Object.keys(runs.at(-1).byType)) byType[k] = median(runs.map((r) => r.byType[k] ?? 0));
+    // cxenstored's floor for this create's requests: each type at the C client's cost (a
+    // transaction's start and end at half of what a transaction costs beyond its read and write;
+    // every other request at a write's cost). cxenstored is single-threaded, so these add up.
+    const txEnd = Math.max(0, (fl.transactionUs - fl.readUs - fl.writeUs) / 2);
+    const unit = { READ: fl.readUs, DIRECTORY: fl.directoryUs, GET_PERMS: fl.readUs, TRANSACTION_START: txEnd, TRANSACTION_END: txEnd };
+    const floorMs = Object.entries(byType).reduce((a, [k, n]) => a + n * (unit[k] ?? fl.writeUs), 0) / 1000;
+    const row = {
+      background,
+      createMedianMs: round(med('createMs')),
+      createP99Ms: round(pct(runs.map((r) => r.createMs), 99)),
+      toolstackMedianMs: round(med('toolstackMs')),
+      guestMedianMs: round(med('guestMs')),
+      xenstoreWaitMedianMs: round(med('xenstoreWaitMs')),
+      nodeCpuMedianMs: round(med('nodeCpuMs')),
+      xenstoredCpuPerCreateMs: round(runs.reduce((a, r) => a + r.xenstoredCpuMs, 0) / runs.length),
+      requestsPerCreate: med('requests'),
+      requestsByType: byType,
+      xenstoredFloorMs: round(floorMs),
+      floorPerRequestUs: Object.fromEntries(Object.entries(fl).map(([k, v]) => [k, round(v, 1)])),
+      destroyMedianMs: round(med('destroyMs')),
+      destroyP99Ms: round(pct(runs.map((r) => r.destroyMs), 99)),
+      requestsPerDestroy: med('destroyRequests'),
+      phases: steps.map((step, i) => ({ step, medianMs: round(median(runs.map((r) => r.phases[i]?.ms ?? 0))), requests: median(runs.map((r) => r.phases[i]?.requests ?? 0)) })),
+      loadavg: round(loadavg()[0], 1),
+    };
+    results.push(row);
+    process.stderr.write(
+      `devices=${deviceMode} background ${background}: create ${row.createMedianMs} ms (toolstack ${row.toolstackMedianMs}, of which xenstore wait ${row.xenstoreWaitMedianMs}), ` +
+        `cxenstored ${row.xenstoredCpuPerCreateMs} ms CPU per create, floor ${row.xenstoredFloorMs} ms; requests ${row.requestsPerCreate}/${row.requestsPerDestroy}\n`,
+    );
   }
 } finally {
   await env.close();
   cx.stop();
 }
 
-console.log(`six-device domain create + destroy against cxenstored 4.17, devices=${deviceMode}, ${iterations} iterations each (after 5 warm-up), node ${process.version}`);
-console.log('| domains running | create median | create p99 | destroy median | destroy p99 | xenstore requests per create | per destroy |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) {
-  console.log(
-    `| ${r.target} | ${pct(r.create, 50).toFixed(1)} ms | ${pct(r.create, 99).toFixed(1)} ms | ${pct(r.destroy, 50).toFixed(1)} ms | ${pct(r.destroy, 99).toFixed(1)} ms | ${pct(r.reqCreate, 50)} | ${pct(r.reqDestroy, 50)} |`,
+const meta = { bench: 'lifecycle', devices: deviceMode, iterations, warmup: WARMUP, node: process.version, xenstored: 'cxenstored 4.17' };
+if (json) console.log(JSON.stringify({ ...meta, results }));
+out(`six-device domain create + destroy against cxenstored 4.17, devices=${deviceMode}, ${iterations} iterations each (after ${WARMUP} warm-up), node ${process.version}`);
+out('');
+out('| domains running | create median | toolstack median | xenstore wait | node CPU | cxenstored CPU per create | cxenstored floor for its requests | requests per create | destroy median | load |');
+out('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  out(
+    `| ${r.background} | ${r.createMedianMs} ms | ${r.toolstackMedianMs} ms | ${r.xenstoreWaitMedianMs} ms | ${r.nodeCpuMedianMs} ms | ${r.xenstoredCpuPerCreateMs} ms | ${r.xenstoredFloorMs} ms | ${r.requestsPerCreate} | ${r.destroyMedianMs} ms | ${r.loadavg} |`,
   );
+}
+out('');
+out('cxenstored per request (libxenstore, sequential), µs:');
+out('| domains running | read | write | directory | transaction (start, read, write, end) |');
+out('|---:|---:|---:|---:|---:|');
+for (const r of results) out(`| ${r.background} | ${r.floorPerRequestUs.readUs} | ${r.floorPerRequestUs.writeUs} | ${r.floorPerRequestUs.directoryUs} | ${r.floorPerRequestUs.transactionUs} |`);
+out('');
+out('requests and time per phase (median), first and last level:');
+for (const r of [results[0], results.at(-1)].filter((x, i, a) => x && a.indexOf(x) === i)) {
+  out(`background ${r.background}: ` + r.phases.map((p) => `${p.step} ${p.requests} req ${p.medianMs} ms`).join('; '));
 }

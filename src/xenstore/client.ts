@@ -61,7 +61,9 @@ const RECONNECT_MIN_MS = 20;
 const RECONNECT_MAX_MS = 2000;
 
 export class WireClient extends XsOpsImpl implements XenstoreClient {
-  readonly stats: XenstoreStats = { requests: 0, events: 0, txRetries: 0, reconnects: 0 };
+  readonly stats: XenstoreStats = { requests: 0, events: 0, txRetries: 0, reconnects: 0, byType: {}, waitMs: 0 };
+  /** When the oldest outstanding request left (stats.waitMs). */
+  #waitingSince = 0;
   #stream: Duplex | undefined;
   #decoder = new FrameDecoder(CLIENT_REPLY_MAX);
   #pending = new Map<number, Pending>();
@@ -113,8 +115,10 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
       // A lone request (the sequential caller) leaves at once; with others in flight, requests
       // issued in this tick are batched.
       if (this.#pending.size > 0) this.#corkOnce(stream);
+      else this.#waitingSince = performance.now();
       this.#pending.set(reqId, { resolve, reject, op, path: meta.path });
       this.stats.requests++;
+      this.stats.byType[op] = (this.stats.byType[op] ?? 0) + 1;
       stream.write(encodeFrame(type, reqId, txId, body));
     });
   }
@@ -186,6 +190,7 @@ export class WireClient extends XsOpsImpl implements XenstoreClient {
         continue;
       }
       this.#pending.delete(frame.reqId);
+      if (this.#pending.size === 0) this.stats.waitMs += performance.now() - this.#waitingSince;
       if (frame.type === XsType.ERROR) {
         const errno = frame.payload.toString('utf8').replace(/\0+$/, '');
         pending.reject(xsReplyError(errno, pending.op, pending.path));

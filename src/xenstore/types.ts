@@ -72,6 +72,13 @@ export interface XenstoreStats {
   txRetries: number;
   /** Successful reconnects. */
   reconnects: number;
+  /** Requests sent, by type (READ, WRITE, TRANSACTION_START, ...): where a caller's round trips go. */
+  byType: Record<string, number>;
+  /**
+   * Milliseconds with at least one request awaiting its reply: the time spent waiting on
+   * xenstored (pipelined requests overlap, so this is wall time, not a sum of latencies).
+   */
+  waitMs: number;
 }
 
 export type ConnectionEvent =

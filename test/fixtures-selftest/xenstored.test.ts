@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { socketConnect } from '../../src/xenstore/transport.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -78,6 +79,28 @@ for (const kind of ['cxenstored', 'oxenstored'] as RealKind[]) {
         await expect.poll(() => xs.isDomainIntroduced(9), { timeout: 3000 }).toBe(false);
         await rel.close();
         await intro.close();
+      });
+
+      it('raises VIRQ_DOM_EXC as Xen does: for a shutdown or a death, never for a create or an unpause', async () => {
+        // "<changes of the domains file seen> <VIRQs raised>", written by the stub's watcher.
+        const counts = () => {
+          try {
+            return readFileSync(join(d.dir, 'virqs'), 'utf8').trim().split(' ').map(Number) as [number, number];
+          } catch {
+            return [0, 0] as [number, number];
+          }
+        };
+        const publish = async (domains: Parameters<RealXenstored['setDomains']>[0]) => {
+          const [seen] = counts();
+          await d.setDomains(domains);
+          await expect.poll(() => counts()[0], { timeout: 3000 }).toBeGreaterThan(seen);
+          return counts()[1];
+        };
+        const base = await publish([{ domid: 11, state: 'paused' }]);
+        expect(await publish([{ domid: 11, state: 'running' }, { domid: 12, state: 'paused' }])).toBe(base);
+        expect(await publish([{ domid: 11, state: 'shutdown' }, { domid: 12, state: 'running' }])).toBe(base + 1);
+        expect(await publish([{ domid: 11, state: 'dying' }, { domid: 12, state: 'running' }])).toBe(base + 2);
+        expect(await publish([{ domid: 12, state: 'running' }])).toBe(base + 3);
       });
     }
 

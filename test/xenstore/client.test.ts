@@ -28,6 +28,17 @@ describe('client against the embedded mock', () => {
     expect(xs.stats.requests).toBe(before);
   });
 
+  it('counts requests by type, and the time with a request awaiting its reply (pipelined ones overlap)', async () => {
+    const before = { ...xs.stats.byType };
+    const w0 = xs.stats.waitMs;
+    await xs.write('/stats/a', '1');
+    await Promise.all([xs.read('/stats/a'), xs.read('/stats/a'), xs.directory('/stats')]);
+    await xs.transaction(async (tx) => tx.write('/stats/b', await tx.read('/stats/a')));
+    const delta = (k: string) => (xs.stats.byType[k] ?? 0) - (before[k] ?? 0);
+    expect([delta('WRITE'), delta('READ'), delta('DIRECTORY'), delta('TRANSACTION_START'), delta('TRANSACTION_END')]).toEqual([2, 3, 1, 1, 1]);
+    expect(xs.stats.waitMs).toBeGreaterThan(w0);
+  });
+
   it('refuses a payload over 4096 bytes before sending', async () => {
     const err = await xs.write('/big', 'x'.repeat(4096)).catch((e: unknown) => e);
     expect(isError(err, E_XS_PAYLOAD_TOO_LARGE)).toBe(true);
