@@ -49,6 +49,14 @@ export interface DomainDeviceContext {
   readonly signal: AbortSignal;
   /** Absolute deadline (ms since epoch) shared by every wait of this operation. */
   readonly deadline: number;
+  /**
+   * The guest is unpaused right after activation and waitConnected follows (a create that does
+   * not start paused). A backend daemon's start then does not hold activation: its device is
+   * left `initialising` and its InitWait is awaited with the Connected wait, while the guest
+   * boots (a frontend waits for its backend as it would for a slow one). It still starts only
+   * after every node exists, so the ordering that makes changeset 14926's race impossible holds.
+   */
+  readonly unpauseFollows?: boolean;
   emit(event: DeviceEvent): void;
 }
 

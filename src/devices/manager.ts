@@ -32,7 +32,7 @@ import { controllerFor } from './registry.js';
 import { qemuXenpvCommand } from './vfb/qemu.js';
 import { findDaemonByEnv, isSameProcess, procStart, startVfbDaemon, superviseForeignDaemon, type BackendDaemon, type VfbCommand } from './vfb/supervisor.js';
 import { waitFor } from './wait.js';
-import { removeDeviceNodes, writeDevice } from './writer.js';
+import { removeDeviceNodes, writeDevices as writeDeviceNodes, type DeviceToWrite } from './writer.js';
 
 export interface DeviceManagerOptions {
   hotplug?: HotplugRunner;
@@ -96,6 +96,8 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
   const timeouts = options.timeouts ?? DEFAULT_HOTPLUG_TIMEOUTS;
   const scripts = new Semaphore(options.concurrency ?? 4);
   const running: Running = { daemons: new Map(), exited: new Set() };
+  /** Backend daemons whose activation did not wait for them (unpauseFollows): their exit, by domid. */
+  const starting = new Map<number, Promise<never>>();
   const tearingDown = new WeakSet<BackendDaemon>();
 
   const view = (v: DeviceView, state: DeviceView['state']): DeviceView => ({ ...v, state });
@@ -230,7 +232,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
 
   return {
     async writeDevices(ctx: DomainDeviceContext, devices: readonly PlannedDevice[], journal: UndoJournal): Promise<DeviceView[]> {
-      const out: DeviceView[] = [];
+      const todo: DeviceToWrite[] = [];
       const taken = new Map<DeviceClass, Set<number>>();
       for (const d of devices) {
         const ctrl = controllerFor(d.entry.class);
@@ -240,17 +242,21 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
         const devid = ctrl.devid(d.entry.config, ids);
         ids.add(devid);
         ctx.emit({ type: 'device.writing', devClass: d.entry.class, devid, outcome: 'started' });
-        const v = await writeDevice(ctx.xs, ctrl, d.uuid, d.entry, ctlCtx(ctx, backend), devid);
+        todo.push({ ctrl, uuid: d.uuid, entry: d.entry, ctx: ctlCtx(ctx, backend), devid });
+      }
+      // One transaction for them all: nothing of any device exists until all of it does.
+      const out = await writeDeviceNodes(ctx.xs, todo);
+      for (const v of out) {
         journal.push(`${v.class} ${v.devid} nodes`, async () => {
           await removeDeviceNodes(ctx.xs, v);
         });
-        ctx.emit({ type: 'device.written', devClass: v.class, devid, outcome: 'ok', data: { frontend: v.frontendPath, backend: v.backendPath } });
-        out.push(v);
+        ctx.emit({ type: 'device.written', devClass: v.class, devid: v.devid, outcome: 'ok', data: { frontend: v.frontendPath, backend: v.backendPath } });
       }
       return out;
     },
 
     async activateDevices(ctx: DomainDeviceContext, views: readonly DeviceView[], journal: UndoJournal): Promise<DeviceView[]> {
+      starting.delete(ctx.domid);
       const daemonDied = (await startDaemon(ctx, views, journal))?.died;
       // One device failing stops the others' waits, but a hotplug script already running is
       // let finish and its undo journaled: a rollback that ran before it ended would leave
@@ -271,6 +277,11 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
                 journal.push(`${v.class} ${v.devid} hotplug remove`, () => runScript(ctx, ctrl, v, 'remove').catch(() => undefined));
                 break;
               case 'backend-daemon':
+                if (ctx.unpauseFollows) {
+                  // Its start is off the create's critical path: waited for in waitConnected.
+                  if (daemonDied) starting.set(ctx.domid, daemonDied);
+                  return view(v, 'initialising');
+                }
                 await waitInitWait(waitCtx, v, daemonDied);
                 break;
               case 'kernel-backend':
@@ -294,12 +305,21 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     },
 
     async waitConnected(ctx: DomainDeviceContext, views: readonly DeviceView[]): Promise<DeviceView[]> {
+      // A backend daemon activation left starting (unpauseFollows): its exit fails these waits.
+      const died = starting.get(ctx.domid);
+      starting.delete(ctx.domid);
+      const orDied = <T>(p: Promise<T>): Promise<T> => (died ? Promise.race([p, died]) : p);
       return Promise.all(
         views.map(async (v) => {
-          if (controllerFor(v.class).activation === 'none') return view(v, 'connected');
+          const ctrl = controllerFor(v.class);
+          if (ctrl.activation === 'none') return view(v, 'connected');
+          if (v.state === 'initialising' && ctrl.activation === 'backend-daemon') {
+            await waitInitWait(ctx, v, died);
+            ctx.emit({ type: 'device.init-wait', devClass: v.class, devid: v.devid, outcome: 'ok' });
+          }
           // Backend first, then the frontend (each wait watches its own node).
           for (const [side, path] of [['backend', v.backendPath], ['frontend', v.frontendPath]] as const) {
-            await waitFor(ctx.xs, {
+            await orDied(waitFor(ctx.xs, {
               path: `${path}/state`,
               until: (st) => {
                 const n = Number(st ?? 0);
@@ -311,7 +331,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
               what: `the ${side} of ${v.class} ${v.devid} to be Connected`,
               timeoutError: E_BACKEND_NEVER_READY,
               details: { class: v.class, devid: v.devid, side },
-            });
+            }));
           }
           ctx.emit({ type: 'device.connected', devClass: v.class, devid: v.devid, outcome: 'ok' });
           return view(v, 'connected');
@@ -320,6 +340,7 @@ export function createDeviceManager(options: DeviceManagerOptions = {}): DeviceM
     },
 
     async destroyDevices(ctx: DomainDeviceContext, views: readonly DeviceView[], opts: { force: boolean }): Promise<{ leftovers: string[] }> {
+      starting.delete(ctx.domid);
       const leftovers: string[] = [];
       const closeDeadline = Math.min(ctx.deadline, Date.now() + (options.closeTimeoutMs ?? 10_000));
       const own = running.daemons.get(ctx.domid);

@@ -66,58 +66,75 @@ async function inspectClash(tx: Transaction, loc: DeviceLocation, ctrl: DevContr
   }
 }
 
-/** Writes one device; answers its view (state `initialising`). */
-export async function writeDevice(
-  xs: XenstoreClient,
-  ctrl: DevController,
-  uuid: string,
-  entry: DeviceEntry,
-  ctx: ControllerContext,
-  devid: number,
-): Promise<DeviceView> {
+/** One device to write: its controller, config and the devid it takes. */
+export interface DeviceToWrite {
+  readonly ctrl: DevController;
+  readonly uuid: string;
+  readonly entry: DeviceEntry;
+  readonly ctx: ControllerContext;
+  readonly devid: number;
+}
+
+/**
+ * Writes devices in ONE transaction (their requests pipelined): all their nodes appear at once
+ * or none does, in a few round trips instead of a transaction per device. Answers their views
+ * (state `initialising`), in the order given.
+ */
+export async function writeDevices(xs: XenstoreClient, devices: readonly DeviceToWrite[]): Promise<DeviceView[]> {
+  await xs.transaction(async (tx) => {
+    // Every device's requests settle before the transaction ends, whichever fails first.
+    const settled = await Promise.allSettled(devices.map((d) => writeInTransaction(tx, d)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+  return devices.map(({ ctrl, uuid, entry, ctx, devid }) => {
+    const loc = locate(ctrl, entry, ctx, devid);
+    return {
+      uuid,
+      class: entry.class,
+      devid,
+      state: 'initialising',
+      backendDomid: ctx.backendDomid,
+      frontendPath: loc.frontend,
+      backendPath: loc.backend,
+      config: entry.config,
+    };
+  });
+}
+
+/** One device's nodes, inside the caller's transaction. */
+async function writeInTransaction(tx: Transaction, { ctrl, uuid, entry, ctx, devid }: DeviceToWrite): Promise<void> {
   const loc = locate(ctrl, entry, ctx, devid);
   const cfg = entry.config as never;
   const isConsole0 = ctrl.deviceClass === 'console' && devid === 0;
-  await xs.transaction(async (tx) => {
-    await inspectClash(tx, loc, ctrl, ctx);
-    const ops: Promise<void>[] = [];
-    const w = (p: string, v: string) => ops.push(tx.write(p, v));
-    // The bookkeeping copy: dom0-only, what restart reconcile trusts.
-    w(`${loc.bookkeeping}/frontend`, loc.frontend);
-    w(`${loc.bookkeeping}/backend`, loc.backend);
-    w(`${loc.bookkeeping}/domain-uuid`, ctx.uuid);
-    w(`${loc.bookkeeping}/uuid`, uuid);
-    w(`${loc.bookkeeping}/class`, ctrl.deviceClass);
-    w(`${loc.bookkeeping}/config`, JSON.stringify(withoutSecrets(entry.config)));
-    // Frontend. Console 0's directory also holds the domain's console ring details written at
-    // domain creation: it is not removed, only given its permissions.
-    if (!isConsole0) ops.push(rmQuiet(tx, loc.frontend));
-    ops.push(tx.mkdir(loc.frontend));
-    ops.push(tx.setPerms(loc.frontend, isConsole0 ? ownedBy(ctx.backendDomid, ctx.domid) : ownedBy(ctx.domid, ctx.backendDomid)));
-    w(`${loc.frontend}/backend`, loc.backend);
-    for (const [k, v] of ctrl.frontendEntries(cfg, ctx, devid)) w(`${loc.frontend}/${k}`, v);
-    for (const [k, v] of ctrl.readonlyFrontendEntries?.(cfg, ctx, devid) ?? []) {
-      w(`${loc.frontend}/${k}`, v);
-      ops.push(tx.setPerms(`${loc.frontend}/${k}`, ownedBy(ctx.backendDomid, ctx.domid)));
-    }
-    // Backend: owned by the backend domain, readable by the guest; keys inherit that.
-    ops.push(rmQuiet(tx, loc.backend));
-    ops.push(tx.mkdir(loc.backend));
-    ops.push(tx.setPerms(loc.backend, ownedBy(ctx.backendDomid, ctx.domid)));
-    w(`${loc.backend}/frontend`, loc.frontend);
-    for (const [k, v] of ctrl.backendEntries(cfg, ctx, devid)) w(`${loc.backend}/${k}`, v);
-    await Promise.all(ops);
-  });
-  return {
-    uuid,
-    class: entry.class,
-    devid,
-    state: 'initialising',
-    backendDomid: ctx.backendDomid,
-    frontendPath: loc.frontend,
-    backendPath: loc.backend,
-    config: entry.config,
-  };
+  await inspectClash(tx, loc, ctrl, ctx);
+  const ops: Promise<void>[] = [];
+  const w = (p: string, v: string) => ops.push(tx.write(p, v));
+  // The bookkeeping copy: dom0-only, what restart reconcile trusts.
+  w(`${loc.bookkeeping}/frontend`, loc.frontend);
+  w(`${loc.bookkeeping}/backend`, loc.backend);
+  w(`${loc.bookkeeping}/domain-uuid`, ctx.uuid);
+  w(`${loc.bookkeeping}/uuid`, uuid);
+  w(`${loc.bookkeeping}/class`, ctrl.deviceClass);
+  w(`${loc.bookkeeping}/config`, JSON.stringify(withoutSecrets(entry.config)));
+  // Frontend. Console 0's directory also holds the domain's console ring details written at
+  // domain creation: it is not removed, only given its permissions.
+  if (!isConsole0) ops.push(rmQuiet(tx, loc.frontend));
+  ops.push(tx.mkdir(loc.frontend));
+  ops.push(tx.setPerms(loc.frontend, isConsole0 ? ownedBy(ctx.backendDomid, ctx.domid) : ownedBy(ctx.domid, ctx.backendDomid)));
+  w(`${loc.frontend}/backend`, loc.backend);
+  for (const [k, v] of ctrl.frontendEntries(cfg, ctx, devid)) w(`${loc.frontend}/${k}`, v);
+  for (const [k, v] of ctrl.readonlyFrontendEntries?.(cfg, ctx, devid) ?? []) {
+    w(`${loc.frontend}/${k}`, v);
+    ops.push(tx.setPerms(`${loc.frontend}/${k}`, ownedBy(ctx.backendDomid, ctx.domid)));
+  }
+  // Backend: owned by the backend domain, readable by the guest; keys inherit that.
+  ops.push(rmQuiet(tx, loc.backend));
+  ops.push(tx.mkdir(loc.backend));
+  ops.push(tx.setPerms(loc.backend, ownedBy(ctx.backendDomid, ctx.domid)));
+  w(`${loc.backend}/frontend`, loc.frontend);
+  for (const [k, v] of ctrl.backendEntries(cfg, ctx, devid)) w(`${loc.backend}/${k}`, v);
+  await Promise.all(ops);
 }
 
 /**

@@ -78,6 +78,38 @@ describe('device phases on the mock', () => {
     expect(after).toEqual(before);
   });
 
+  it('leaves the framebuffer daemon off the critical path when the guest is unpaused next: activation does not wait for it, the Connected wait does', async () => {
+    await prepareDomain(b, 8);
+    const { config, devices } = planned();
+    const ctx = { ...b.ctx(8, config.uuid), unpauseFollows: true };
+    const journal = new UndoJournal();
+    const written = await b.dm.writeDevices(ctx, devices, journal);
+    const active = await b.dm.activateDevices(ctx, written, journal);
+    // Every other backend is at InitWait; the vkbd and vfb are left to their daemon, started all the same.
+    expect(active.map((v) => `${v.class} ${v.state}`)).toEqual(['vkbd initialising', 'console connected', 'vbd init-wait', 'vif init-wait', 'vtpm init-wait', 'vfb initialising']);
+    expect(b.events.some((e) => e.type === 'device.daemon')).toBe(true);
+    const guest = await openXenstore({ kind: 'embedded' }, { embedded: { connect: () => b.mock.connect({ domid: 8 }) } });
+    const frontends = await startGuestFrontends(guest, 8, b.xs);
+    const connected = await b.dm.waitConnected(ctx, active);
+    expect(connected.every((v) => v.state === 'connected')).toBe(true);
+    expect(b.events.filter((e) => e.type === 'device.init-wait' && (e.devClass === 'vfb' || e.devClass === 'vkbd')).map((e) => e.devClass).sort()).toEqual(['vfb', 'vkbd']);
+    await b.dm.destroyDevices(ctx, connected, { force: false });
+    await frontends.stop();
+    await guest.close();
+  });
+
+  it('writes all devices in one transaction: a device refused leaves no node of the others', async () => {
+    await prepareDomain(b, 9);
+    const { config, devices } = planned();
+    // Someone else wrote the vif's backend: the vif is refused, and the vkbd, console and vbd
+    // that come before it in the order are not half-written either.
+    await b.xs.write('/local/domain/0/backend/vif/9/0/frontend', '/local/domain/9/device/vif/0');
+    const before = await dumpTree(b.xs, '/');
+    const err = await b.dm.writeDevices(b.ctx(9, config.uuid), devices, new UndoJournal()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TSX_ERR_DEVICE_FOREIGN_WRITER' });
+    expect(await dumpTree(b.xs, '/')).toEqual(before);
+  });
+
   it('fails a create whose hotplug script exits non-zero with the script, exit code and hotplug-error', async () => {
     await b.close();
     b = await startBench({

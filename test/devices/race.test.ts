@@ -15,7 +15,7 @@ import { simfbCommand } from '../../src/sim/index.js';
 import { isError } from '../../src/errors.js';
 import { E_DEVICE_FOREIGN_WRITER } from '../../src/devices/errors.js';
 import { UndoJournal } from '../../src/util/journal.js';
-import { writeDevice } from '../../src/devices/writer.js';
+import { writeDevices } from '../../src/devices/writer.js';
 import { scriptLike, startBench, type Bench } from './sim-env.js';
 
 // The simple guest of the changeset: its order before the fix was vfb, vbd, vif, vkbd.
@@ -48,7 +48,7 @@ async function xendCreateDevices(b: Bench, domid: number, order: string[]): Prom
     const devid = ctrl.devid(entry.config, new Set());
     const existing = await b.xs.tryDirectory(`/local/domain/0/backend/${ctrl.backendKind(entry.config)}/${domid}`);
     if (existing?.includes(String(devid))) throw new Error(`Device ${devid} (${entry.class}) is already connected.`);
-    await writeDevice(b.xs, ctrl, uuid, entry, { domid, uuid: '14926000-0000-4000-8000-000000014926', name: 'race', backendDomid: 0 }, devid);
+    await writeDevices(b.xs, [{ ctrl, uuid, entry, ctx: { domid, uuid: '14926000-0000-4000-8000-000000014926', name: 'race', backendDomid: 0 }, devid }]);
     if (entry.class === 'vfb') kill = await runDaemon(b, domid);
   }
   return kill;
