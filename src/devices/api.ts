@@ -67,7 +67,7 @@ export interface PlannedDevice {
 
 export interface DeviceManager {
   /**
-   * Phase 1 of a create: writes every device's frontend and backend nodes (small transactions),
+   * Phase 1 of a create: writes every device's frontend and backend nodes (one transaction),
    * in the given order, registering each inverse in the journal. Spawns nothing, runs no script.
    */
   writeDevices(ctx: DomainDeviceContext, devices: readonly PlannedDevice[], journal: UndoJournal): Promise<DeviceView[]>;

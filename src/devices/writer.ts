@@ -1,4 +1,4 @@
-// Phase 1 of a create: one small transaction per device writes its bookkeeping copy, frontend
+// Phase 1 of a create: one transaction writes every device's bookkeeping copy, frontend
 // and backend with libxl's permissions (xenstore.md §5.2) — frontend owned by the guest and
 // readable by the backend domain; backend owned by the backend domain and readable by the guest.
 //
