@@ -2,7 +2,7 @@
 // for a typical PV guest (2 disks, 2 vifs, a vfb with its vkbd) and for a large one (64 disks,
 // 32 vifs). Reports µs per operation, median of the rounds. Pure CPU: no I/O, no daemon.
 //
-//   npm run build && node bench/config-parse.mjs [--iterations N] [--rounds R]
+//   npm run build && node bench/config-parse.mjs [--iterations N] [--rounds R] [--json]
 
 import { parseJson, parseSxp, parseXl, toJson, toSxp, toXl, validateConfig } from '../dist/config/index.js';
 
@@ -41,8 +41,11 @@ function measure(fn, n) {
   return times[Math.floor(times.length / 2)];
 }
 
-console.log(`config layer, µs per operation (median of ${rounds} rounds)`);
-console.log('case                 parse-xl  parse-sxp  parse-json  validate  to-xl  to-sxp  to-json');
+const asJson = argv.includes('--json');
+const say = asJson ? (s) => process.stderr.write(`${s}\n`) : (s) => console.log(s);
+const results = [];
+say(`config layer, µs per operation (median of ${rounds} rounds)`);
+say('case                 parse-xl  parse-sxp  parse-json  validate  to-xl  to-sxp  to-json');
 for (const [label, text] of [['small (6 devices)', small], ['large (96 devices)', large]]) {
   const c = parseXl(text).config;
   const xl = toXl(c);
@@ -58,5 +61,8 @@ for (const [label, text] of [['small (6 devices)', small], ['large (96 devices)'
     measure(() => toSxp(c), n),
     measure(() => toJson(c), n),
   ];
-  console.log(label.padEnd(20), row.map((x, i) => x.toFixed(1).padStart([9, 10, 11, 9, 6, 7, 8][i])).join(' '));
+  say(`${label.padEnd(20)} ${row.map((x, i) => x.toFixed(1).padStart([9, 10, 11, 9, 6, 7, 8][i])).join(' ')}`);
+  const [parseXlUs, parseSxpUs, parseJsonUs, validateUs, toXlUs, toSxpUs, toJsonUs] = row.map((x) => Number(x.toFixed(2)));
+  results.push({ case: label, parseXlUs, parseSxpUs, parseJsonUs, validateUs, toXlUs, toSxpUs, toJsonUs });
 }
+if (asJson) console.log(JSON.stringify({ bench: 'config-parse', rounds, results }));
