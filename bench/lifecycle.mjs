@@ -1,4 +1,4 @@
-// Domain create + destroy against a real cxenstored 4.17 (LD_PRELOAD hypervisor stub; the
+// Domain create + destroy against a real xenstored 4.17, C by default (LD_PRELOAD hypervisor stub; the
 // simulated hypervisor publishes its domains to the stub's domains file; simulated guests
 // connect the frontends). Measures a six-device domain (2 vbd, 2 vif, vfb, vkbd) with 0, 100,
 // 500 and 1,000 other domains running, and splits each create's time:
@@ -11,7 +11,7 @@
 //    (libxenstore, bench/xenstore-client.c): the floor no toolstack on this daemon can beat.
 //
 //   npm run build && node bench/lifecycle.mjs [--iterations N] [--background 0,100,500,1000]
-//        [--devices layer|basic] [--json]
+//        [--devices layer|basic] [--xenstored cxenstored|oxenstored] [--json]
 //
 // --devices layer (default): the devices layer with its kernel-backend and guest-frontend
 // simulators and the vfb backend daemon (a process per domain). --devices basic: the
@@ -30,7 +30,7 @@ import { promisify } from 'node:util';
 import { createEnvironment } from '../dist/lifecycle/environment.js';
 import { validateConfig } from '../dist/config/validate.js';
 import { BasicDeviceManager } from '../dist/sim/index.js';
-import { startCxenstored } from './xenstored-lib.mjs';
+import { startXenstored } from './xenstored-lib.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, dflt) => {
@@ -44,17 +44,18 @@ const json = argv.includes('--json');
 const out = json ? (s) => process.stderr.write(`${s}\n`) : (s) => process.stdout.write(`${s}\n`);
 const WARMUP = 5;
 
-const cx = await startCxenstored('tsxend-bench-lc-');
+const kind = arg('--xenstored', 'cxenstored');
+const cx = await startXenstored(kind, 'tsxend-bench-lc-');
 const cbench = join(cx.dir, 'xs-bench');
 execFileSync('gcc', ['-O2', '-o', cbench, new URL('./xenstore-client.c', import.meta.url).pathname, '-lxenstore']);
 
-/** cxenstored's CPU time so far, ms (utime + stime, 100 Hz ticks). */
+/** xenstored's CPU time so far, ms (utime + stime, 100 Hz ticks). */
 function xenstoredCpuMs() {
   const f = readFileSync(`/proc/${cx.pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-/** cxenstored's cost per request with what the store holds now: libxenstore, sequential, µs. */
+/** xenstored's cost per request with what the store holds now: libxenstore, sequential, µs. */
 async function floor() {
   const { stdout } = await promisify(execFile)(cbench, ['1000'], { env: { ...process.env, XENSTORED_PATH: cx.socketPath } });
   const ns = JSON.parse(stdout);
@@ -190,7 +191,7 @@ try {
     results.push(row);
     process.stderr.write(
       `devices=${deviceMode} background ${background}: create ${row.createMedianMs} ms (toolstack ${row.toolstackMedianMs}, of which xenstore wait ${row.xenstoreWaitMedianMs}), ` +
-        `cxenstored ${row.xenstoredCpuPerCreateMs} ms CPU per create, floor ${row.xenstoredFloorMs} ms; requests ${row.requestsPerCreate}/${row.requestsPerDestroy}\n`,
+        `${kind} ${row.xenstoredCpuPerCreateMs} ms CPU per create, floor ${row.xenstoredFloorMs} ms; requests ${row.requestsPerCreate}/${row.requestsPerDestroy}\n`,
     );
   }
 } finally {
@@ -198,11 +199,11 @@ try {
   cx.stop();
 }
 
-const meta = { bench: 'lifecycle', devices: deviceMode, iterations, warmup: WARMUP, node: process.version, xenstored: 'cxenstored 4.17' };
+const meta = { bench: 'lifecycle', devices: deviceMode, iterations, warmup: WARMUP, node: process.version, xenstored: `${kind} 4.17` };
 if (json) console.log(JSON.stringify({ ...meta, results }));
-out(`six-device domain create + destroy against cxenstored 4.17, devices=${deviceMode}, ${iterations} iterations each (after ${WARMUP} warm-up), node ${process.version}`);
+out(`six-device domain create + destroy against ${kind} 4.17, devices=${deviceMode}, ${iterations} iterations each (after ${WARMUP} warm-up), node ${process.version}`);
 out('');
-out('| domains running | create median | toolstack median | xenstore wait | node CPU | cxenstored CPU per create | cxenstored floor for its requests | requests per create | destroy median | load |');
+out('| domains running | create median | toolstack median | xenstore wait | node CPU | xenstored CPU per create | xenstored floor for its requests | requests per create | destroy median | load |');
 out('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   out(
@@ -210,7 +211,7 @@ for (const r of results) {
   );
 }
 out('');
-out('cxenstored per request (libxenstore, sequential), µs:');
+out(`${kind} per request (libxenstore, sequential), µs:`);
 out('| domains running | read | write | directory | transaction (start, read, write, end) |');
 out('|---:|---:|---:|---:|---:|');
 for (const r of results) out(`| ${r.background} | ${r.floorPerRequestUs.readUs} | ${r.floorPerRequestUs.writeUs} | ${r.floorPerRequestUs.directoryUs} | ${r.floorPerRequestUs.transactionUs} |`);
