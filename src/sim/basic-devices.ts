@@ -1,6 +1,6 @@
 // STAND-IN DeviceManager of the simulated world (bench/ --devices basic and a few tests; no
 // environment ever picks it). Small on purpose: libxl's generic frontend/backend write
-// (xenstore.md §5.2) in one transaction per device with libxl's permissions, a few keys per class, a simulated backend
+// (xenstore.md §5.2) in one transaction for all devices with libxl's permissions, a few keys per class, a simulated backend
 // (state 2 and hotplug-status=connected) in place of hotplug, and destroy = rm + path cleanup.
 
 import type { DeviceClass, DeviceEntry } from '../config/model.js';
@@ -104,46 +104,47 @@ export class BasicDeviceManager implements DeviceManager {
   /** The last teardown failure (diagnostics). */
   lastError: unknown;
 
+  /** All devices in one transaction, as the devices layer writes them (nothing until all of it). */
   async writeDevices(ctx: DomainDeviceContext, devices: readonly PlannedDevice[], journal: UndoJournal): Promise<DeviceView[]> {
-    const views: DeviceView[] = [];
+    const { xs, domid } = ctx;
     const perClass = new Map<DeviceClass, number>();
-    for (const d of devices) {
+    const planned = devices.map((d) => {
       const index = perClass.get(d.entry.class) ?? 0;
       perClass.set(d.entry.class, index + 1);
-      const view = await this.#writeOne(ctx, d, index, journal);
-      views.push(view);
-    }
-    return views;
-  }
-
-  async #writeOne(ctx: DomainDeviceContext, d: PlannedDevice, index: number, journal: UndoJournal): Promise<DeviceView> {
-    const { xs, domid } = ctx;
-    const entry = d.entry;
-    const devid = devidOf(entry, index);
-    const bd = bdomid(entry);
-    const kind = backendKind(entry);
-    const console0 = entry.class === 'console' && devid === 0;
-    const fe = console0 ? `/local/domain/${domid}/console` : `/local/domain/${domid}/device/${entry.class}/${devid}`;
-    const be = `/local/domain/${bd}/backend/${kind}/${domid}/${devid}`;
-    const lx = `/libxl/${domid}/device/${entry.class}/${devid}`;
-    const keys = keysOf(entry, domid, devid, bd);
-    ctx.emit({ type: 'device.writing', devClass: entry.class, devid, outcome: 'started' });
+      const entry = d.entry;
+      const devid = devidOf(entry, index);
+      const bd = bdomid(entry);
+      const console0 = entry.class === 'console' && devid === 0;
+      const fe = console0 ? `/local/domain/${domid}/console` : `/local/domain/${domid}/device/${entry.class}/${devid}`;
+      const be = `/local/domain/${bd}/backend/${backendKind(entry)}/${domid}/${devid}`;
+      const lx = `/libxl/${domid}/device/${entry.class}/${devid}`;
+      ctx.emit({ type: 'device.writing', devClass: entry.class, devid, outcome: 'started' });
+      return { d, entry, devid, bd, console0, fe, be, lx };
+    });
     await xs.transaction(async (tx: XsOps) => {
       const rm = (p: string) => rmQuiet(tx, p);
-      const ops: Promise<unknown>[] = [rm(lx), tx.write(`${lx}/frontend`, fe), tx.write(`${lx}/backend`, be)];
-      if (!console0) ops.push(rm(fe), tx.mkdir(fe), tx.setPerms(fe, ownedBy(domid, bd)));
-      ops.push(tx.write(`${fe}/backend`, be));
-      for (const [k, v] of keys.fe) if (!(console0 && k === 'state')) ops.push(tx.write(`${fe}/${k}`, v));
-      ops.push(rm(be), tx.mkdir(be), tx.setPerms(be, ownedBy(bd, domid)), tx.write(`${be}/frontend`, fe));
-      for (const [k, v] of keys.be) ops.push(tx.write(`${be}/${k}`, v));
-      // The vnc password is dom0's alone: never in a node the guest can read.
-      if (entry.class === 'vfb' && entry.config.vncpasswd !== undefined) ops.push(tx.write(`${lx}/vncpasswd`, entry.config.vncpasswd));
-      await Promise.all(ops);
+      const ops: Promise<unknown>[] = [];
+      for (const { entry, devid, bd, console0, fe, be, lx } of planned) {
+        const keys = keysOf(entry, domid, devid, bd);
+        ops.push(rm(lx), tx.write(`${lx}/frontend`, fe), tx.write(`${lx}/backend`, be));
+        if (!console0) ops.push(rm(fe), tx.mkdir(fe), tx.setPerms(fe, ownedBy(domid, bd)));
+        ops.push(tx.write(`${fe}/backend`, be));
+        for (const [k, v] of keys.fe) if (!(console0 && k === 'state')) ops.push(tx.write(`${fe}/${k}`, v));
+        ops.push(rm(be), tx.mkdir(be), tx.setPerms(be, ownedBy(bd, domid)), tx.write(`${be}/frontend`, fe));
+        for (const [k, v] of keys.be) ops.push(tx.write(`${be}/${k}`, v));
+        // The vnc password is dom0's alone: never in a node the guest can read.
+        if (entry.class === 'vfb' && entry.config.vncpasswd !== undefined) ops.push(tx.write(`${lx}/vncpasswd`, entry.config.vncpasswd));
+      }
+      const settled = await Promise.allSettled(ops);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     });
-    journal.push(`device ${entry.class}/${devid} nodes`, async () => {
-      await this.#remove(xs, fe, be, lx, bd);
+    return planned.map(({ d, entry, devid, bd, fe, be, lx }) => {
+      journal.push(`device ${entry.class}/${devid} nodes`, async () => {
+        await this.#remove(xs, fe, be, lx, bd);
+      });
+      return { uuid: d.uuid, class: entry.class, devid, state: 'initialising' as const, backendDomid: bd, frontendPath: fe, backendPath: be, config: entry.config };
     });
-    return { uuid: d.uuid, class: entry.class, devid, state: 'initialising', backendDomid: bd, frontendPath: fe, backendPath: be, config: entry.config };
   }
 
   async #remove(xs: XenstoreClient, fe: string, be: string, lx: string, bd: number): Promise<void> {
