@@ -67,6 +67,15 @@ const HEADLINES = {
         .map((r) => [`mock xenstored / cxenstored, test-xenstore ${r.test}`, times(r.ratio), '≤ 1.0×'])
         .concat(j.geomean === undefined ? [] : [['mock xenstored / cxenstored, geometric mean of 12 tests', times(j.geomean), '≤ 1.0×']]),
   },
+  'xenstored-floor': {
+    args: [],
+    rows: (j) =>
+      ['cxenstored', 'oxenstored'].flatMap((k) => {
+        const mine = j.results.filter((r) => r.xenstored === k);
+        const [a, b] = [mine[0], mine.at(-1)];
+        return a && b && a !== b ? [[`${k}: a write with ${b.domains} domains introduced / with ${a.domains}`, times(b.writeUs / a.writeUs), '']] : [];
+      }),
+  },
   'xenstore-client': {
     args: [],
     rows: (j) => [
