@@ -37,12 +37,14 @@ export interface ServeOptions {
   readonly createTimeoutMs: number;
   /** Xen's device model (QEMU, xenpv machine) that serves vfb/vkbd on real Xen. */
   readonly deviceModel?: string;
+  /** Prepared shells to keep, and their shape (default none). */
+  readonly preparedShells?: PreparedShellsSpec;
   /** Where each setting came from; SIGHUP only re-applies what the config file decided. */
   readonly sources: Partial<Record<Key, 'flag' | 'env' | 'file'>>;
 }
 
 /** Every key, as flag (`--key`), config-file key and environment variable (TSXEND_KEY). */
-export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates', 'xenstore-wait', 'hotplug-timeout', 'create-timeout', 'device-model'] as const;
+export const SERVE_KEYS = ['xenstore', 'hypervisor', 'listen', 'state-dir', 'runtime-dir', 'token-file', 'tls-cert', 'tls-key', 'log-level', 'log-file', 'max-parallel-creates', 'xenstore-wait', 'hotplug-timeout', 'create-timeout', 'device-model', 'prepared-shells'] as const;
 type Key = (typeof SERVE_KEYS)[number];
 type Raw = Partial<Record<Key, string[]>>;
 
@@ -136,6 +138,35 @@ export function parseListen(spec: string): ListenTarget {
   throw bad(`--listen ${spec}: expected unix:PATH or tcp:HOST:PORT`);
 }
 
+export interface PreparedShellsSpec {
+  readonly count: number;
+  readonly memoryMiB?: number;
+  readonly maxVcpus?: number;
+  readonly type?: 'pv' | 'pvh' | 'hvm';
+}
+
+/** `N[,memory=MiB][,maxvcpus=N][,type=pv|pvh|hvm]`: how many shells, and the shape each has. */
+export function parsePreparedShells(spec: string): PreparedShellsSpec {
+  const [count, ...items] = spec.split(',').map((s) => s.trim());
+  const what = `--prepared-shells ${spec}`;
+  const int = (v: string | undefined, name: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (v === undefined || !/^[0-9]+$/.test(v) || n < min || n > max) throw bad(`${what}: ${name} must be an integer within ${min}..${max}`);
+    return n;
+  };
+  const out: { count: number; memoryMiB?: number; maxVcpus?: number; type?: 'pv' | 'pvh' | 'hvm' } = { count: int(count, 'the count', 0, 1024) };
+  for (const item of items) {
+    const [key, value] = item.split('=', 2) as [string, string | undefined];
+    if (key === 'memory') out.memoryMiB = int(value, 'memory (MiB)', 1, 16 * 1024 * 1024);
+    else if (key === 'maxvcpus') out.maxVcpus = int(value, 'maxvcpus', 1, 4096);
+    else if (key === 'type') {
+      if (value !== 'pv' && value !== 'pvh' && value !== 'hvm') throw bad(`${what}: type must be pv, pvh or hvm`);
+      out.type = value;
+    } else throw bad(`${what}: unknown item '${item}' (expected memory=MiB, maxvcpus=N, type=pv|pvh|hvm)`);
+  }
+  return out;
+}
+
 export function parseXenstore(spec: string): XenstoreTarget {
   if (spec === 'embedded') return { kind: 'embedded' };
   if (spec.startsWith('socket:') && spec.length > 7) return { kind: 'socket', path: spec.slice(7) };
@@ -202,6 +233,8 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     if (tokenFile === undefined) throw bad(`--listen tcp:${l.host}:${l.port} needs --token-file: a TCP listener always requires a token`);
     if (tlsCert === undefined && !isLoopback(l.host)) throw bad(`--listen tcp:${l.host}:${l.port}: a non-loopback listener needs --tls-cert and --tls-key`);
   }
+  const shellSpec = one('prepared-shells');
+  const preparedShells = shellSpec === undefined ? undefined : parsePreparedShells(shellSpec);
   const xenstore = parseXenstore(one('xenstore') ?? 'embedded');
   // The embedded xenstore only makes sense with the simulated hypervisor; a real xenstored may
   // sit on real Xen or (tests, CI) on nothing.
@@ -225,6 +258,7 @@ export function resolveServeOptions(argv: string[], env: NodeJS.ProcessEnv): Ser
     ...(tlsKey === undefined ? {} : { tlsKey }),
     ...(logFile === undefined ? {} : { logFile }),
     ...(one('device-model') === undefined ? {} : { deviceModel: one('device-model') as string }),
+    ...(preparedShells === undefined || preparedShells.count === 0 ? {} : { preparedShells }),
     ...(configFile === undefined ? {} : { configFile }),
   };
 }

@@ -103,6 +103,19 @@ export const world = Type.Object(
   { title: 'World', additionalProperties: false },
 );
 
+export const preparedShells = Type.Object(
+  {
+    target: Type.Integer({ description: 'How many prepared shells the daemon keeps (--prepared-shells)' }),
+    ready: Type.Integer({ description: 'Shells ready for a create that fits' }),
+    preparing: Type.Integer({ description: 'Shells being prepared now, in the background' }),
+    memoryKiB: Type.Integer({ description: 'Memory the ready shells hold in the hypervisor now (empty domains: next to none)' }),
+    type: stringEnum(['pv', 'pvh', 'hvm'], 'The guest type a config must have to fit'),
+    maxVcpus: Type.Integer({ description: 'The maxvcpus a config must have to fit (Xen fixes it when a domain is created)' }),
+    memoryMiB: Type.Integer({ description: "The shells' max memory: a config fits with a maxmem up to this" }),
+  },
+  { title: 'PreparedShells', additionalProperties: false },
+);
+
 export const hostInfo = Type.Object(
   {
     hypervisor: stringEnum(['simulated', 'xen']),
@@ -110,6 +123,7 @@ export const hostInfo = Type.Object(
     nrCpus: Type.Integer(),
     totalMemoryKiB: Type.Integer(),
     freeMemoryKiB: Type.Integer(),
+    preparedShells: Type.Optional(preparedShells),
     world: Type.Optional(world),
     tsxendVersion: Type.String(),
     nodeVersion: Type.String(),

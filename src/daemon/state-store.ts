@@ -1,11 +1,11 @@
-// The file-backed ConfigStore: one JSON file per managed domain under <state>/domains/<uuid>.json.
-// Writes are atomic and durable: write a temp file, fsync it, rename it over the old one, fsync
+// The file-backed ConfigStore: one JSON file per managed domain under <state>/domains/<uuid>.json,
+// one per prepared shell under <state>/shells/<handle>.json. Writes are atomic and durable: write a temp file, fsync it, rename it over the old one, fsync
 // the directory. A crash leaves the old record or the new one, never a torn file. Files that do
 // not parse, or whose uuid does not match their name (xend's rule), are reported, not thrown.
 
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConfigStore, StoredDomain } from '../lifecycle/api.js';
+import type { ConfigStore, StoredDomain, StoredShell } from '../lifecycle/api.js';
 import { TsxError } from '../errors.js';
 import { E_STATE_DIR } from './errors.js';
 
@@ -43,24 +43,85 @@ export async function writeFileAtomic(path: string, data: string, mode = 0o600):
 
 export class FileConfigStore implements ConfigStore {
   readonly dir: string;
+  readonly shellDir: string;
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'domains');
+    this.shellDir = join(stateDir, 'shells');
   }
 
   async init(): Promise<void> {
-    try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      // Leftover temp files are from a write that never got renamed: the old record stands.
-      for (const name of await readdir(this.dir)) if (name.includes('.tmp-')) await rm(join(this.dir, name), { force: true });
-    } catch (err) {
-      throw new TsxError(E_STATE_DIR, `cannot prepare state directory ${this.dir}`, { cause: err });
+    for (const dir of [this.dir, this.shellDir]) {
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        // Leftover temp files are from a write that never got renamed: the old record stands.
+        for (const name of await readdir(dir)) if (name.includes('.tmp-')) await rm(join(dir, name), { force: true });
+      } catch (err) {
+        throw new TsxError(E_STATE_DIR, `cannot prepare state directory ${dir}`, { cause: err });
+      }
     }
   }
 
-  #file(uuid: string): string {
+  #file(uuid: string, dir = this.dir): string {
     if (!UUID.test(uuid)) throw new TsxError(E_STATE_DIR, `refusing to store a record under a non-uuid name ${JSON.stringify(uuid)}`);
-    return join(this.dir, `${uuid}.json`);
+    return join(dir, `${uuid}.json`);
+  }
+
+  async saveShell(record: StoredShell): Promise<void> {
+    try {
+      await writeFileAtomic(this.#file(record.handle, this.shellDir), JSON.stringify({ format: FORMAT, ...record }, null, 2) + '\n');
+    } catch (err) {
+      if (err instanceof TsxError) throw err;
+      throw new TsxError(E_STATE_DIR, `cannot save prepared shell ${record.handle}`, { cause: err });
+    }
+  }
+
+  async removeShell(handle: string): Promise<void> {
+    try {
+      await rm(this.#file(handle, this.shellDir), { force: true });
+      await fsyncPath(this.shellDir, 'r');
+    } catch (err) {
+      if (err instanceof TsxError) throw err;
+      throw new TsxError(E_STATE_DIR, `cannot remove prepared shell ${handle}`, { cause: err });
+    }
+  }
+
+  async loadShells(): Promise<(StoredShell | { handle: string; error: Error })[]> {
+    const out: (StoredShell | { handle: string; error: Error })[] = [];
+    for (const { name, text, error } of await this.#readAll(this.shellDir)) {
+      const handle = name.slice(0, -5);
+      try {
+        if (error) throw error;
+        const rec = JSON.parse(text) as StoredShell & { format?: number };
+        if (rec.format !== FORMAT) throw new Error(`unknown record format ${String(rec.format)}`);
+        if (rec.handle !== handle) throw new Error(`shell handle ${String(rec.handle)} does not match its file name`);
+        const { format: _f, ...stored } = rec;
+        out.push(stored);
+      } catch (err) {
+        out.push({ handle, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    }
+    return out;
+  }
+
+  /** The .json files of `dir`, sorted, each read (or its read error); none when the directory is missing. */
+  async #readAll(dir: string): Promise<{ name: string; text: string; error?: Error }[]> {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new TsxError(E_STATE_DIR, `cannot read ${dir}`, { cause: err });
+    }
+    return Promise.all(
+      names.map(async (name) => {
+        try {
+          return { name, text: await readFile(join(dir, name), 'utf8') };
+        } catch (err) {
+          return { name, text: '', error: err instanceof Error ? err : new Error(String(err)) };
+        }
+      }),
+    );
   }
 
   async save(record: StoredDomain): Promise<void> {
@@ -84,17 +145,11 @@ export class FileConfigStore implements ConfigStore {
 
   async loadAll(): Promise<(StoredDomain | { uuid: string; error: Error })[]> {
     const out: (StoredDomain | { uuid: string; error: Error })[] = [];
-    let names: string[];
-    try {
-      names = (await readdir(this.dir)).filter((n) => n.endsWith('.json')).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new TsxError(E_STATE_DIR, `cannot read ${this.dir}`, { cause: err });
-    }
-    for (const name of names) {
+    for (const { name, text, error } of await this.#readAll(this.dir)) {
       const uuid = name.slice(0, -5);
       try {
-        const rec = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as StoredDomain & { format?: number };
+        if (error) throw error;
+        const rec = JSON.parse(text) as StoredDomain & { format?: number };
         if (rec.format !== FORMAT) throw new Error(`unknown record format ${String(rec.format)}`);
         if (rec.config?.uuid !== uuid) throw new Error(`record uuid ${String(rec.config?.uuid)} does not match its file name`);
         const { format: _f, ...stored } = rec;

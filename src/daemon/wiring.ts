@@ -52,7 +52,13 @@ export const environmentFactory: EnvironmentFactory = async ({ options, store, l
     logger: logger.child({ component: 'lifecycle' }),
     hotplugTimeoutMs: options.hotplugTimeoutMs,
     ...(options.deviceModel === undefined ? {} : { deviceModel: options.deviceModel }),
-    orchestrator: { maxParallelCreates: options.maxParallelCreates, xsReconnectWaitMs: options.xenstoreWaitMs, createTimeoutMs: options.createTimeoutMs, peerFor: httpMigrationPeer },
+    orchestrator: {
+      maxParallelCreates: options.maxParallelCreates,
+      xsReconnectWaitMs: options.xenstoreWaitMs,
+      createTimeoutMs: options.createTimeoutMs,
+      peerFor: httpMigrationPeer,
+      ...(options.preparedShells === undefined ? {} : { preparedShells: options.preparedShells }),
+    },
   });
   // dom0's own nodes (what xen-init-dom0 writes on a host) are ensured by orchestrator.start().
   return { orchestrator: env.orchestrator, consoles: env.consoles, world: env.world, xenstoreOps: () => env.xs.stats.requests, close: () => env.close() };

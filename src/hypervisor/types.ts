@@ -126,6 +126,11 @@ export interface Hypervisor {
   hostInfo(): Promise<HostInfo>;
   /** Creates a paused, empty domain and answers its domid. */
   createDomain(spec: DomainCreateSpec): Promise<number>;
+  /**
+   * Gives a domain another handle (the VM's UUID): a prepared shell, created under a placeholder,
+   * becomes the guest's (xc_domain_sethandle). Nothing else of the domain changes.
+   */
+  setHandle(domid: number, uuid: string): Promise<void>;
   setMaxVcpus(domid: number, vcpus: number): Promise<void>;
   /**
    * Hard affinity as libxl sets it between max vcpus and max memory: an xl `cpus` string pins

@@ -3,7 +3,7 @@
 
 import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
 import type { Readable } from 'node:stream';
-import type { HostInfo } from '../hypervisor/types.js';
+import type { GuestType, HostInfo } from '../hypervisor/types.js';
 
 /** Explicit domain states; each operation declares the states it is allowed in. */
 export type DomainState =
@@ -128,11 +128,51 @@ export interface EventFeed {
 }
 
 /** Where managed configs persist (the daemon's state directory; memory in tests). */
-export interface ConfigStore {
+export interface ConfigStore extends ShellStore {
   save(record: StoredDomain): Promise<void>;
   remove(uuid: string): Promise<void>;
   /** Every stored record; unreadable ones are answered as errors, never thrown. */
   loadAll(): Promise<(StoredDomain | { uuid: string; error: Error })[]>;
+}
+
+/** Prepared shells (shells.ts) persist beside the domains, so that a restarted daemon finds them. */
+export interface ShellStore {
+  saveShell(record: StoredShell): Promise<void>;
+  removeShell(handle: string): Promise<void>;
+  /** Every stored shell; unreadable ones are answered as errors (named by their handle), never thrown. */
+  loadShells(): Promise<(StoredShell | { handle: string; error: Error })[]>;
+}
+
+/** The shape every shell of a pool has; a config fits it as shells.ts says (`fitsShell`). */
+export interface ShellShape {
+  readonly type: GuestType;
+  readonly maxVcpus: number;
+  /** The shell's maximum memory: configs with a maxmem up to this fit. */
+  readonly memoryMiB: number;
+}
+
+/** One prepared shell: saved before its domain exists, again with its domid once it does. */
+export interface StoredShell extends ShellShape {
+  /** The placeholder handle (UUID) its domain was created with, until a create takes it. */
+  readonly handle: string;
+  readonly domid?: number;
+}
+
+/** The pool of prepared shells as GET /v1/host reports it. */
+export interface PreparedShellsView extends ShellShape {
+  /** How many shells the daemon keeps (--prepared-shells). */
+  readonly target: number;
+  /** Shells ready to be taken by a create. */
+  readonly ready: number;
+  /** Shells being prepared now (0 or 1: one at a time, in the background). */
+  readonly preparing: number;
+  /** Memory the ready shells hold in the hypervisor now, KiB (an empty domain holds next to none). */
+  readonly memoryKiB: number;
+}
+
+/** GET /v1/host: the hypervisor's figures and the pool of prepared shells. */
+export interface HostView extends HostInfo {
+  readonly preparedShells?: PreparedShellsView;
 }
 
 export interface StoredDomain {
@@ -208,7 +248,7 @@ export interface Orchestrator {
   /** Finishes or rolls back what is in flight, then closes watches. */
   stop(): Promise<void>;
   health(): HealthView;
-  hostInfo(): Promise<HostInfo>;
+  hostInfo(): Promise<HostView>;
 
   listDomains(): { seq: number; domains: DomainView[] };
   /** ref: domid, name or uuid. */

@@ -1,7 +1,9 @@
 // The create pipeline (xend.md §1.1–1.4, xenstore.md §5.1): fit → hypervisor domain → store
 // layout → event channels and build → INTRODUCE → devices (write, then activate) → unpause →
 // devices Connected → running. Every step registers its inverse in the journal; the caller
-// rolls back everything on any failure or cancellation.
+// rolls back everything on any failure or cancellation. From a prepared shell (shells.ts) the
+// hypervisor domain and the config-free part of the layout exist already: the shell's handle
+// becomes the uuid and the rest runs as ever, its rollback destroying the shell.
 
 import { E_ABORTED, TsxError } from '../errors.js';
 import { orderedDeviceRefs } from '../config/order.js';
@@ -13,7 +15,7 @@ import type { UndoJournal } from '../util/journal.js';
 import type { XenstoreClient } from '../xenstore/types.js';
 import type { DeviceView } from './api.js';
 import { E_HV_NO_CPUS, E_HV_NO_MEMORY } from '../hypervisor/errors.js';
-import { removeDomainNodes, writeBuildPost, writeDomainBase } from './layout.js';
+import { removeDomainNodes, writeBuildPost, writeDomainBase, writeShellIdentity } from './layout.js';
 
 export type CreateStep =
   | 'fit'
@@ -48,6 +50,17 @@ export interface CreateContext {
   inject?: (step: CreateStep) => void | Promise<void>;
   /** A restore: the memory comes from a saved image instead of the kernel (restore.ts). */
   restore?: RestoreSource;
+  /** A prepared shell the config fits, taken at the hypervisor-domain step (none: a domain of its own). */
+  takeShell?: () => ShellLease | undefined;
+}
+
+/** A prepared shell (shells.ts) handed to one create: its domain is the create's from then on. */
+export interface ShellLease {
+  readonly domid: number;
+  /** The max memory the shell has, KiB: set again only when the config's differs. */
+  readonly maxMemoryKiB: number;
+  /** Drops the shell's own record (idempotent): once the create's record holds the domid, or in its rollback. */
+  forget(): Promise<void>;
 }
 
 /** Where a restored domain's memory comes from: a libxc stream, and what to read after it. */
@@ -89,7 +102,10 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
   }
 
   await at('hypervisor-domain');
-  const domid = await c.hv.createDomain({ uuid: config.uuid, type: config.type, maxVcpus: config.maxvcpus });
+  const shell = c.takeShell?.();
+  // Its record goes last in a rollback: a daemon dying in the middle still finds the domain by it.
+  if (shell) c.journal.push(`the record of prepared shell ${shell.domid}`, () => shell.forget());
+  const domid = shell ? shell.domid : await c.hv.createDomain({ uuid: config.uuid, type: config.type, maxVcpus: config.maxvcpus });
   // Introduced or not, the domain dies first and its introduction goes after: xenstored's own
   // @releaseDomain for a dying domain is what makes xenconsoled (and any other watcher) unmap
   // its pages. Released while still alive, they keep their mappings and the domain stays dying
@@ -99,21 +115,31 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
     await c.hv.destroy(domid);
     if (introduced) await c.xs.releaseDomain(domid).catch(() => undefined);
   });
-  await c.onDomid(domid);
-  await c.hv.setMaxVcpus(domid, config.maxvcpus);
-  // cpus=: hard affinity, where libxl__build_pre (and xend's _initDomain) pins, before max memory.
-  if (config.cpus !== undefined) await c.hv.setVcpuAffinity?.(domid, config.maxvcpus, config.cpus);
-  await c.hv.setMaxMemory(domid, config.maxmem * 1024);
-
-  await at('store-layout');
-  // Registered first: a transaction that fails half-way leaves nothing, one that commits is
+  // Undone as a whole: a transaction that fails half-way leaves nothing, one that commits is
   // undone. Only the VM path this create took goes: another copy of the uuid may hold /vm/UUID.
   const taken: { vm?: string } = {};
-  c.journal.push(`store nodes of domain ${domid}`, async () => {
-    const left = await removeDomainNodes(c.xs, domid, taken.vm);
-    if (left.length > 0) throw new Error(`could not remove ${left.join(', ')}`);
-  });
-  const vm = (taken.vm = await writeDomainBase(c.xs, domid, config));
+  const storeNodes = () =>
+    c.journal.push(`store nodes of domain ${domid}`, async () => {
+      const left = await removeDomainNodes(c.xs, domid, taken.vm);
+      if (left.length > 0) throw new Error(`could not remove ${left.join(', ')}`);
+    });
+  if (shell) {
+    storeNodes(); // the shell's home is there already
+    // The guest's uuid before its record names the domid: a restart finds it by that uuid.
+    await c.hv.setHandle(domid, config.uuid);
+    await c.onDomid(domid);
+    await shell.forget();
+  } else {
+    await c.onDomid(domid);
+    await c.hv.setMaxVcpus(domid, config.maxvcpus);
+  }
+  // cpus=: hard affinity, where libxl__build_pre (and xend's _initDomain) pins, before max memory.
+  if (config.cpus !== undefined) await c.hv.setVcpuAffinity?.(domid, config.maxvcpus, config.cpus);
+  if (!shell || shell.maxMemoryKiB !== config.maxmem * 1024) await c.hv.setMaxMemory(domid, config.maxmem * 1024);
+
+  await at('store-layout');
+  if (!shell) storeNodes();
+  const vm = (taken.vm = shell ? await writeShellIdentity(c.xs, domid, config) : await writeDomainBase(c.xs, domid, config));
   c.onVm?.(vm);
 
   await at('event-channels');

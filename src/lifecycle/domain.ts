@@ -12,8 +12,18 @@ export const XENSTORE_LOST = 'xenstore-lost';
 /** Where a quarantined domain is kept among the records: apart from ours, which are keyed by uuid (it may share one). */
 export const quarantineKey = (domid: number, uuid: string): string => `quarantine:${domid}:${uuid}`;
 
+/** What a record is found by besides its key: the registry (records.ts) indexes them. */
+export interface RecordKeys {
+  readonly domid: number | undefined;
+  readonly name: string;
+  readonly uuid: string;
+}
+
 export class DomainRecord {
-  domid: number | undefined;
+  #domid: number | undefined;
+  #config: XendConfig;
+  /** The registry holding this record, told of every change of its keys (records.ts). */
+  #onKeys: ((r: DomainRecord, before: RecordKeys) => void) | undefined;
   state: DomainState;
   reason: string | undefined;
   shutdownReason: string | undefined;
@@ -31,13 +41,42 @@ export class DomainRecord {
   settleWaiters: ((view: DomainView) => void)[] = [];
 
   constructor(
-    public config: XendConfig,
+    config: XendConfig,
     public managed: boolean,
     public autostart: boolean,
     public autostartOrder: number,
     state: DomainState,
   ) {
+    this.#config = config;
     this.state = state;
+  }
+
+  get domid(): number | undefined {
+    return this.#domid;
+  }
+  set domid(domid: number | undefined) {
+    const before = this.keys();
+    this.#domid = domid;
+    this.#onKeys?.(this, before);
+  }
+  /** Its config; a new one may rename it (or, for a corpse, give it a new uuid): the registry follows. */
+  get config(): XendConfig {
+    return this.#config;
+  }
+  set config(config: XendConfig) {
+    const before = this.keys();
+    this.#config = config;
+    this.#onKeys?.(this, before);
+  }
+
+  keys(): RecordKeys {
+    return { domid: this.#domid, name: this.#config.name, uuid: this.#config.uuid };
+  }
+
+  /** For the registry that holds the record (records.ts) only: one at a time. */
+  watchKeys(listener: ((r: DomainRecord, before: RecordKeys) => void) | undefined): void {
+    if (listener && this.#onKeys && this.#onKeys !== listener) throw new Error(`domain record ${this.uuid} is already held by another registry`);
+    this.#onKeys = listener;
   }
 
   get uuid(): string {
@@ -60,10 +99,6 @@ export class DomainRecord {
     this.reason = `${XENSTORE_LOST}: ${why}; it still runs and can be destroyed`;
     this.devices = this.devices.map((d) => ({ ...d, state: 'error', error: { code: E_XS_DISCONNECTED.code, message: "xenstored lost this device's nodes" } }));
     return true;
-  }
-
-  matches(ref: string): boolean {
-    return ref === this.config.uuid || ref === this.config.name || (this.domid !== undefined && ref === String(this.domid));
   }
 
   view(operations: TaskView[]): DomainView {

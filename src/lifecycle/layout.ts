@@ -4,7 +4,7 @@
 // Nothing secret goes here: the VNC password never reaches a guest-readable node.
 
 import type { XendConfig } from '../config/model.js';
-import type { BuildResult } from '../hypervisor/types.js';
+import type { BuildResult, GuestType } from '../hypervisor/types.js';
 import { isError } from '../errors.js';
 import { ENOENT } from '../xenstore/errors.js';
 import { ownedBy } from '../xenstore/perms.js';
@@ -45,42 +45,75 @@ async function freeVmPath(tx: XsOps, uuid: string): Promise<string> {
 
 /** Step 1: the roots and what exists before the build (libxl__domain_make). Answers the VM path taken. */
 export async function writeDomainBase(xs: XenstoreClient, domid: number, config: XendConfig): Promise<string> {
-  const dp = domPath(domid);
-  const lp = libxlPath(domid);
-  const ro: Perms = ownedBy(0, domid);
-  const rw: Perms = ownedBy(domid);
-  const no: Perms = ownedBy(0);
   return xs.transaction(async (tx: XsOps) => {
     const vp = await freeVmPath(tx, config.uuid);
-    const ops: Promise<unknown>[] = [];
-    const mknod = (path: string, perms: Perms) => ops.push(tx.write(path, ''), tx.setPerms(path, perms));
-    ops.push(rmQuiet(tx, dp), rmQuiet(tx, vp), rmQuiet(tx, lp));
-    mknod(dp, ro);
-    mknod(vp, ro);
-    mknod(lp, no);
-    ops.push(tx.write(`${lp}/device`, ''), tx.write(`${lp}/type`, config.type));
-    ops.push(tx.write(`${dp}/vm`, vp), tx.write(`${dp}/name`, config.name), tx.write(`${dp}/domid`, String(domid)));
-    // cpu, memory, control, device inherit ro from the dom path.
-    for (const d of ['cpu', 'memory', 'control', 'device']) ops.push(tx.write(`${dp}/${d}`, ''));
-    for (const d of GUEST_RW) mknod(`${dp}/${d}`, rw);
-    ops.push(tx.write(`${dp}/control/platform-feature-multiprocessor-suspend`, '1'), tx.write(`${dp}/control/platform-feature-xs_reset_watches`, '1'));
-    // The VM path: identity and the xend legacy keys (memory/maxmem in MiB).
-    const vm: [string, string][] = [
-      ['uuid', config.uuid],
-      ['name', config.name],
-      ['vcpus', String(config.maxvcpus)],
-      ['vcpu_avail', String(2 ** config.vcpus - 1)],
-      ['memory', String(config.memory)],
-      ['maxmem', String(config.maxmem)],
-      ['on_poweroff', config.on_poweroff],
-      ['on_reboot', config.on_reboot],
-      ['on_crash', config.on_crash],
-      ['xend/restart_count', '0'],
-    ];
-    for (const [k, v] of vm) ops.push(tx.write(`${vp}/${k}`, v));
+    const ops: Promise<unknown>[] = [rmQuiet(tx, domPath(domid)), rmQuiet(tx, libxlPath(domid))];
+    homeOps(tx, domid, config.type, ops);
+    identityOps(tx, domid, config, vp, ops);
     await Promise.all(ops);
     return vp;
   });
+}
+
+/**
+ * A prepared shell's part of step 1 (shells.ts): everything the guest's config does not decide,
+ * i.e. the dom path and /libxl/<domid> with their permissions, sub-directories and fixed keys.
+ * Not prepared: the name, the VM path and the dom path's `vm` (writeShellIdentity), and what
+ * the build decides (writeBuildPost).
+ */
+export async function writeShellHome(xs: XenstoreClient, domid: number, type: GuestType): Promise<void> {
+  await xs.transaction(async (tx: XsOps) => {
+    const ops: Promise<unknown>[] = [rmQuiet(tx, domPath(domid)), rmQuiet(tx, libxlPath(domid))];
+    homeOps(tx, domid, type, ops);
+    await Promise.all(ops);
+  });
+}
+
+/** The rest of step 1 for a domain made from a prepared shell: its name and VM path. Answers the VM path taken. */
+export async function writeShellIdentity(xs: XenstoreClient, domid: number, config: XendConfig): Promise<string> {
+  return xs.transaction(async (tx: XsOps) => {
+    const vp = await freeVmPath(tx, config.uuid);
+    const ops: Promise<unknown>[] = [];
+    identityOps(tx, domid, config, vp, ops);
+    await Promise.all(ops);
+    return vp;
+  });
+}
+
+/** The nodes of step 1 that only the domid and the guest type decide, queued on `tx`. */
+function homeOps(tx: XsOps, domid: number, type: GuestType, ops: Promise<unknown>[]): void {
+  const dp = domPath(domid);
+  const lp = libxlPath(domid);
+  const mknod = (path: string, perms: Perms) => ops.push(tx.write(path, ''), tx.setPerms(path, perms));
+  mknod(dp, ownedBy(0, domid)); // ro: owner dom0, the guest reads
+  mknod(lp, ownedBy(0));
+  ops.push(tx.write(`${lp}/device`, ''), tx.write(`${lp}/type`, type));
+  ops.push(tx.write(`${dp}/domid`, String(domid)));
+  // cpu, memory, control, device inherit ro from the dom path.
+  for (const d of ['cpu', 'memory', 'control', 'device']) ops.push(tx.write(`${dp}/${d}`, ''));
+  for (const d of GUEST_RW) mknod(`${dp}/${d}`, ownedBy(domid));
+  ops.push(tx.write(`${dp}/control/platform-feature-multiprocessor-suspend`, '1'), tx.write(`${dp}/control/platform-feature-xs_reset_watches`, '1'));
+}
+
+/** The nodes of step 1 the guest's config decides (name, uuid: the VM path `vp`), queued on `tx`. */
+function identityOps(tx: XsOps, domid: number, config: XendConfig, vp: string, ops: Promise<unknown>[]): void {
+  const dp = domPath(domid);
+  ops.push(rmQuiet(tx, vp), tx.write(vp, ''), tx.setPerms(vp, ownedBy(0, domid)));
+  ops.push(tx.write(`${dp}/vm`, vp), tx.write(`${dp}/name`, config.name));
+  // The VM path: identity and the xend legacy keys (memory/maxmem in MiB).
+  const vm: [string, string][] = [
+    ['uuid', config.uuid],
+    ['name', config.name],
+    ['vcpus', String(config.maxvcpus)],
+    ['vcpu_avail', String(2 ** config.vcpus - 1)],
+    ['memory', String(config.memory)],
+    ['maxmem', String(config.maxmem)],
+    ['on_poweroff', config.on_poweroff],
+    ['on_reboot', config.on_reboot],
+    ['on_crash', config.on_crash],
+    ['xend/restart_count', '0'],
+  ];
+  for (const [k, v] of vm) ops.push(tx.write(`${vp}/${k}`, v));
 }
 
 /** Step 2: what the build produced (libxl__build_post) plus the console (xend _storeDomDetails). */

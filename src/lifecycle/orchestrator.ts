@@ -9,7 +9,7 @@ import type { DeviceClass, DeviceEntry, XendConfig } from '../config/model.js';
 import type { DeviceManager, DomainDeviceContext } from '../devices/api.js';
 import { E_BACKEND_DAEMON_EXITED } from '../devices/errors.js';
 import { TsxError, hasTsxCode } from '../errors.js';
-import type { DomainInfo, Hypervisor, HostInfo } from '../hypervisor/types.js';
+import type { DomainInfo, Hypervisor } from '../hypervisor/types.js';
 import { UndoJournal } from '../util/journal.js';
 import { E_XS_DISCONNECTED } from '../xenstore/errors.js';
 import type { XenstoreClient } from '../xenstore/types.js';
@@ -21,6 +21,7 @@ import type {
   DomainState,
   DomainView,
   HealthView,
+  HostView,
   Operation,
   Orchestrator,
   StoredDomain,
@@ -33,7 +34,8 @@ import type {
   TaskView,
 } from './api.js';
 import { Claims } from './claims.js';
-import { runCreate, type CreateStep, type RestoreSource } from './create.js';
+import { runCreate, type CreateStep, type RestoreSource, type ShellLease } from './create.js';
+import { ShellPool, type PreparedShellsOptions } from './shells.js';
 import { openImageFile, type RestoreOptions } from './restore.js';
 import { runSave, type SaveOptions } from './save.js';
 import { runShutdown } from './shutdown.js';
@@ -42,6 +44,7 @@ import { IncomingMigrations } from './incoming.js';
 import { runMigrate, type MigrateOptions } from './migrate.js';
 import type { Readable } from 'node:stream';
 import { DomainRecord, quarantineKey, XENSTORE_LOST } from './domain.js';
+import { DomainRecords } from './records.js';
 import { E_BAD_REQUEST, E_NO_DOMAIN, E_NOT_MANAGED, E_PARTIAL_DESTROY, E_ROLLBACK_FAILED, E_STOPPING, E_UUID_TAKEN } from './errors.js';
 import { EventLog, type EventInput } from './events.js';
 import { domPath, removeDomainNodes, vmPathIn, writeVcpus } from './layout.js';
@@ -72,6 +75,8 @@ export interface OrchestratorDeps {
   readonly peerFor?: (target: MigrationTarget) => MigrationPeer;
   /** How long an incoming migration waits for its commit before it is dropped (default 10 min). */
   readonly incomingExpiryMs?: number;
+  /** Keep this many prepared shells (shells.ts) that fitting creates start from. */
+  readonly preparedShells?: PreparedShellsOptions;
   /** Tests: fail a create at a step. */
   readonly inject?: (step: CreateStep, config: XendConfig) => void | Promise<void>;
 }
@@ -85,13 +90,15 @@ export class DomainOrchestrator implements Orchestrator {
   readonly log: Logger | undefined;
   readonly tasks = new TaskTable();
   readonly claims = new Claims();
-  readonly records = new Map<string, DomainRecord>();
+  readonly records = new DomainRecords();
   readonly #limiter: Limiter;
   readonly opts: Required<Pick<OrchestratorDeps, 'createTimeoutMs' | 'shutdownTimeoutMs' | 'minRestartIntervalMs' | 'xsReconnectWaitMs'>>;
   readonly #inject: OrchestratorDeps['inject'];
   /** How a restarted source reaches the destination of a migration it died in. */
   readonly peerFor: OrchestratorDeps['peerFor'];
   readonly incoming: IncomingMigrations;
+  /** Prepared shells: `await orchestrator.shells.whenFull()` waits for the pool to hold its target. */
+  readonly shells: ShellPool;
   readonly #cleanups: (() => void | Promise<void>)[] = [];
   #stopping = false;
   #started = false;
@@ -113,6 +120,10 @@ export class DomainOrchestrator implements Orchestrator {
     this.#inject = deps.inject;
     this.peerFor = deps.peerFor;
     this.incoming = new IncomingMigrations(this, deps.incomingExpiryMs ?? 10 * 60_000);
+    this.shells = new ShellPool(
+      { xs: this.xs, cleanupXs: retryingXs(this.xs, this.opts.xsReconnectWaitMs), hv: this.hv, store: this.store, limiter: this.#limiter, ...(this.log ? { log: this.log.child({ component: 'shells' }) } : {}) },
+      deps.preparedShells,
+    );
   }
 
   // ---- start / stop / health ----
@@ -129,6 +140,8 @@ export class DomainOrchestrator implements Orchestrator {
       for await (const _ of release) void this.#refreshAll();
     })().catch(() => undefined);
     await reconcile(this);
+    // Filled in the background: the daemon is ready before its shells are.
+    this.shells.start();
   }
 
   /** /vm and /libxl exist for the daemon's life (xend's XendDomain.init ensures /vm), so does
@@ -149,6 +162,8 @@ export class DomainOrchestrator implements Orchestrator {
     this.#stopping = true;
     for (const t of this.tasks.allRunning()) if (t.view.operation === 'createDomain') this.tasks.cancel(t.id);
     await Promise.allSettled([...this.records.values()].map((r) => r.queue.run(async () => undefined)));
+    // Ready shells stay, recorded: the next start adopts them.
+    await this.shells.stop();
     for (const c of this.#cleanups.splice(0)) await c();
     this.incoming.close();
     await this.#outage.settled();
@@ -159,8 +174,9 @@ export class DomainOrchestrator implements Orchestrator {
     return { status: up ? 'ok' : 'degraded', xenstore: up ? 'up' : 'down', hypervisor: this.hv.kind, domains: this.records.size, seq: this.events.currentSeq };
   }
 
-  hostInfo(): Promise<HostInfo> {
-    return this.hv.hostInfo();
+  async hostInfo(): Promise<HostView> {
+    const [host, preparedShells] = await Promise.all([this.hv.hostInfo(), this.shells.view()]);
+    return { ...host, preparedShells };
   }
 
   // ---- views ----
@@ -174,9 +190,8 @@ export class DomainOrchestrator implements Orchestrator {
   }
 
   find(ref: string): DomainRecord {
-    const byUuid = this.records.get(ref);
-    if (byUuid) return byUuid;
-    for (const r of this.records.values()) if (r.matches(ref)) return r;
+    const r = this.records.find(ref);
+    if (r) return r;
     throw new TsxError(E_NO_DOMAIN, `no domain ${ref}`, { details: { ref } });
   }
 
@@ -377,6 +392,7 @@ export class DomainOrchestrator implements Orchestrator {
     let rollingBack = false;
     const xs = retryingXs(this.xs, this.opts.xsReconnectWaitMs, () => rollingBack);
     this.emitFor(r, 'domain.creating', { taskId: task.id, outcome: 'started' });
+    let shell: ShellLease | undefined;
     try {
       // Saved before anything is made: a daemon killed mid-create rolls it back at start.
       await this.persist(r, 'creating');
@@ -405,6 +421,7 @@ export class DomainOrchestrator implements Orchestrator {
           onVm: (vm) => {
             r.vm = vm;
           },
+          takeShell: () => (shell = this.shells.take(r.config)),
           ...(this.#inject ? { inject: (step: CreateStep) => this.#inject?.(step, r.config) } : {}),
           ...(restore ? { restore } : {}),
         }),
@@ -460,6 +477,9 @@ export class DomainOrchestrator implements Orchestrator {
         });
       }
       throw err;
+    } finally {
+      // The pool makes up for a shell taken once the create has ended, off its critical path.
+      if (shell) this.shells.refill();
     }
   }
 
@@ -584,19 +604,26 @@ export class DomainOrchestrator implements Orchestrator {
     this.#settle(r);
   }
 
+  /** A create or a save owns the domain's state changes (a save's suspend is no shutdown). */
+  #watched(r: DomainRecord): r is DomainRecord & { domid: number } {
+    return r.domid !== undefined && r.state !== 'creating' && r.state !== 'saving' && !r.reacting;
+  }
+
   async #onHypervisorChange(domid: number): Promise<void> {
-    const r = [...this.records.values()].find((x) => x.domid === domid);
-    // A create or a save owns the domain's state changes (a save's suspend is no shutdown).
-    if (!r || r.state === 'creating' || r.state === 'saving' || r.reacting) return;
+    // Records only: a prepared shell (shells.ts) has none until a create takes it, as 'creating'.
+    const r = this.records.byDomid(domid);
+    if (!r || !this.#watched(r)) return;
     const info = await this.hv.getInfo(domid);
     await this.#refresh(r, info);
   }
 
+  /** @releaseDomain names no domain: every watched record is checked, against one list from the hypervisor. */
   async #refreshAll(): Promise<void> {
-    for (const r of [...this.records.values()]) {
-      if (r.domid === undefined || r.state === 'creating' || r.state === 'saving' || r.reacting) continue;
-      await this.#refresh(r, await this.hv.getInfo(r.domid));
-    }
+    const watched = [...this.records.values()].filter((r) => this.#watched(r)).map((r) => ({ r, domid: r.domid }));
+    if (watched.length === 0) return;
+    const infos = new Map((await this.hv.list()).map((i) => [i.domid, i]));
+    // A record whose domid changed meanwhile (a restart) is another domain now: left to its own events.
+    await Promise.all(watched.filter(({ r, domid }) => r.domid === domid && this.#watched(r)).map(({ r, domid }) => this.#refresh(r, infos.get(domid))));
   }
 
   /** xend's refreshShutdown: a domain gone, shut down or crashed gets its reaction, once. */

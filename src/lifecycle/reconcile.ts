@@ -5,6 +5,8 @@
 // gone lose their leftover nodes; managed domains with autostart are started in order.
 // A record saved mid-operation (phase, see StoredDomain) says a daemon died in a create or a
 // destroy: the domain is torn down whatever state it reached — never adopted half made.
+// Prepared shells come first (shell-recovery.ts): adopted or torn down, never taken for
+// domains, so never quarantined nor reported.
 
 import type { XendConfig } from '../config/model.js';
 import { validateConfig } from '../config/validate.js';
@@ -16,6 +18,7 @@ import { backendDomids, sweepDomainLeftovers } from './reconnect.js';
 import type { DomainOrchestrator } from './orchestrator.js';
 import { recoverSave } from './save.js';
 import { recoverMigration } from './migrate.js';
+import { recoverShells } from './shell-recovery.js';
 
 function stateOf(info: DomainInfo): 'running' | 'paused' | 'shutdown' | 'crashed' {
   if (info.crashed) return 'crashed';
@@ -32,7 +35,9 @@ export async function reconcile(o: DomainOrchestrator): Promise<void> {
     }
     stored.set(item.config.uuid, item);
   }
-  const running = (await o.hv.list()).filter((d) => d.domid !== 0);
+  const found = (await o.hv.list()).filter((d) => d.domid !== 0);
+  const shells = await recoverShells(o, found);
+  const running = found.filter((d) => !shells.has(d.domid));
   const adopted = new Set<string>();
 
   for (let info of running) {

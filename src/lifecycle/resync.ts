@@ -83,6 +83,8 @@ export class StoreOutage {
     // flight lost what they wrote and would wait for devices that no longer exist: they fail now.
     const storeLost = (await xs.tryRead('/vm')) === undefined;
     await this.hooks.ensureBase(xs);
+    // Prepared shells lost their homes with the store: they go, and the pool prepares new ones.
+    if (storeLost) await o.shells.discardAll('xenstored came back without its nodes');
     const inFlight = [...this.#creatingAtLoss];
     this.#creatingAtLoss.clear();
     if (storeLost) {

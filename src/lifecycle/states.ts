@@ -82,20 +82,52 @@ export class SerialQueue {
   }
 }
 
-/** At most `limit` functions at a time (parallel creates). */
+/**
+ * At most `limit` functions at a time (parallel creates). A slot that frees goes straight to the
+ * next waiter, so that nothing can slip in between. Background work (runIdle: preparing shells)
+ * gets a slot only when no run() waits, so it never holds a create back in the queue.
+ */
 export class Limiter {
   #active = 0;
   readonly #waiting: (() => void)[] = [];
+  readonly #idle: (() => void)[] = [];
   constructor(readonly limit: number) {}
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.limit) await new Promise<void>((r) => this.#waiting.push(r));
-    this.#active++;
+    await this.#acquire(this.#waiting);
     try {
       return await fn();
     } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
+      this.#release();
     }
+  }
+
+  async runIdle<T>(fn: () => Promise<T>): Promise<T> {
+    await this.#acquire(this.#idle);
+    try {
+      return await fn();
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Functions running now (tests). */
+  get active(): number {
+    return this.#active;
+  }
+
+  #acquire(queue: (() => void)[]): Promise<void> {
+    // While anyone waits every slot is taken (a freed slot is handed over): no jumping the queue.
+    if (this.#active < this.limit) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((r) => queue.push(r));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift() ?? this.#idle.shift();
+    if (next) next();
+    else this.#active--;
   }
 }

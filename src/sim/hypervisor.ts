@@ -33,6 +33,8 @@ import type {
   ShutdownReason,
 } from '../hypervisor/types.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface SimulatedHypervisorOptions {
   /** Host memory, KiB (default 16 GiB). Dom0's share is not counted. */
   totalMemoryKiB?: number;
@@ -82,7 +84,7 @@ export interface SimGuestMemory {
 }
 
 /** Names of the calls a test may make fail (one shot each). */
-export type SimCall = 'createDomain' | 'setMaxVcpus' | 'setMaxMemory' | 'setMemoryTarget' | 'allocUnboundEvtchn' | 'build' | 'unpause' | 'pause' | 'destroy' | 'saveMemory' | 'restoreMemory' | 'resume';
+export type SimCall = 'createDomain' | 'setHandle' | 'setMaxVcpus' | 'setMaxMemory' | 'setMemoryTarget' | 'allocUnboundEvtchn' | 'build' | 'unpause' | 'pause' | 'destroy' | 'saveMemory' | 'restoreMemory' | 'resume';
 
 export class SimulatedHypervisor implements Hypervisor {
   readonly kind = 'simulated' as const;
@@ -194,6 +196,14 @@ export class SimulatedHypervisor implements Hypervisor {
       if (!this.#domains.has(candidate)) return candidate;
     }
     throw new TsxError(E_HV_INVALID, 'no free domid', { details: { maxDomid: this.#maxDomid } });
+  }
+
+  async setHandle(domid: number, uuid: string): Promise<void> {
+    this.#maybeFail('setHandle');
+    if (!UUID.test(uuid)) throw new TsxError(E_HV_INVALID, `domain ${domid}: handle ${JSON.stringify(uuid)} is not a UUID`, { details: { domid, uuid } });
+    this.#get(domid).uuid = uuid;
+    // The table (stateFile) holds the handle: a restarted toolstack must find the new one.
+    await this.#publish();
   }
 
   async setMaxVcpus(domid: number, vcpus: number): Promise<void> {

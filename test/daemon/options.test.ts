@@ -101,4 +101,16 @@ describe('--hypervisor', () => {
     expect(resolveServeOptions([], { ...base, TSXEND_XENSTORE_WAIT: '0' }).xenstoreWaitMs).toBe(0);
     expect(() => resolveServeOptions(['--xenstore-wait', '-1'], base)).toThrow(/xenstore-wait/);
   });
+
+  it('keeps prepared shells when asked (--prepared-shells N[,memory=MiB][,maxvcpus=N][,type=T]; none by default or with 0)', () => {
+    expect(resolveServeOptions([], base).preparedShells).toBeUndefined();
+    expect(resolveServeOptions(['--prepared-shells', '0'], base).preparedShells).toBeUndefined();
+    expect(resolveServeOptions(['--prepared-shells', '4'], base).preparedShells).toEqual({ count: 4 });
+    expect(resolveServeOptions(['--prepared-shells=8,memory=512,maxvcpus=2,type=pvh'], base).preparedShells).toEqual({ count: 8, memoryMiB: 512, maxVcpus: 2, type: 'pvh' });
+    expect(resolveServeOptions([], { ...base, TSXEND_PREPARED_SHELLS: '2,memory=64' }).preparedShells).toEqual({ count: 2, memoryMiB: 64 });
+    expect(resolveServeOptions(['--config', file('prepared-shells = 3\n')], base).preparedShells).toEqual({ count: 3 });
+    for (const bad of ['-1', 'two', '4,memory=0', '4,maxvcpus=x', '4,type=arm', '4,vcpus=2', '99999']) {
+      expect(() => resolveServeOptions(['--prepared-shells', bad], base), bad).toThrow(/prepared-shells/);
+    }
+  });
 });

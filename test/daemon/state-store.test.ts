@@ -63,6 +63,30 @@ describe('FileConfigStore', () => {
     await expect(store.save({ config: { ...fakeModel('x', 1, 0), uuid: '../../etc/passwd' }, managed: true, autostart: false, autostartOrder: 0 })).rejects.toMatchObject({ code: 'TSX_ERR_STATE_DIR' });
   });
 
+  it('keeps prepared shells apart, one 0600 file each under shells/, the unreadable and the misnamed reported', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-state-'));
+    const store = new FileConfigStore(dir);
+    await store.init();
+    const shell = { handle: '44444444-4444-4444-8444-444444444444', type: 'pv' as const, maxVcpus: 1, memoryMiB: 256 };
+    await store.saveShell(shell);
+    await store.saveShell({ ...shell, domid: 7 });
+    expect(statSync(join(dir, 'shells', `${shell.handle}.json`)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'shells')).mode & 0o777).toBe(0o700);
+    expect(await store.loadShells()).toEqual([{ ...shell, domid: 7 }]);
+    expect(await store.loadAll()).toEqual([]);
+    const torn = '55555555-5555-4555-8555-555555555555';
+    writeFileSync(join(dir, 'shells', `${torn}.json`), '{"format":1,"han');
+    const moved = '66666666-6666-4666-8666-666666666666';
+    writeFileSync(join(dir, 'shells', `${moved}.json`), JSON.stringify({ format: 1, ...shell }));
+    const all = await store.loadShells();
+    const errors = all.filter((r): r is { handle: string; error: Error } => 'error' in r);
+    expect(errors.map((e) => e.handle).sort()).toEqual([torn, moved].sort());
+    expect(errors.find((e) => e.handle === moved)?.error.message).toMatch(/does not match its file name/);
+    for (const h of [shell.handle, torn, moved]) await store.removeShell(h);
+    expect(readdirSync(join(dir, 'shells'))).toEqual([]);
+    await expect(store.saveShell({ ...shell, handle: '../x' })).rejects.toMatchObject({ code: 'TSX_ERR_STATE_DIR' });
+  });
+
   it('writeFileAtomic replaces a file whole', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsxend-atomic-'));
     const p = join(dir, 'f');

@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { TsxError } from '../../src/errors.js';
+import { isError, TsxError } from '../../src/errors.js';
+import { E_HV_INVALID } from '../../src/hypervisor/errors.js';
 import type { BuildResult, GuestType, Hypervisor } from '../../src/hypervisor/types.js';
 import { XenHypervisor } from '../../src/hypervisor/xen/index.js';
 import { startXcFake, xcfakeUnavailable, type XcFake } from '../fixtures/xcfake/xcfake.js';
@@ -244,6 +245,38 @@ suite('XenHypervisor over the recording fake', () => {
     await adopted.setMemoryTarget(domid, 65536);
     expect(fake.calls().slice(n).map((c) => c.call)).not.toContain('xc_domain_set_pod_target');
     await adopted.close();
+  });
+
+  it('setHandle gives a domain (a prepared shell) its guest uuid through xc_domain_sethandle; failures are typed', async () => {
+    const domid = await hv.createDomain({ uuid: UUID, type: 'pv', maxVcpus: 1 });
+    const guest = '0a1b2c3d-4e5f-4061-8728-394a5b6c7d8e';
+    const before = fake.calls().length;
+    await hv.setHandle(domid, guest);
+    expect(fake.calls().slice(before)).toEqual([expect.objectContaining({ call: 'xc_domain_sethandle', domid, handle: guest, failed: false })]);
+    expect((await hv.getInfo(domid))?.uuid).toBe(guest);
+    const n = fake.calls().length;
+    expect(isError(await hv.setHandle(domid, 'not-a-uuid').catch((e: unknown) => e), E_HV_INVALID)).toBe(true);
+    expect(fake.calls().length).toBe(n); // refused before Xen is asked
+    const err = await hv.setHandle(domid + 7, guest).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TSX_ERR_XEN_CALL_FAILED', details: { call: 'xc_domain_sethandle', domid: domid + 7, errnoName: 'ESRCH' } });
+    await hv.destroy(domid);
+  });
+
+  it('a PVH shell a restarted daemon adopted builds with the max vcpus Xen gave it, not the vcpus it starts with', async () => {
+    const domid = await hv.createDomain({ uuid: UUID, type: 'pvh', maxVcpus: 2 });
+    await hv.setMaxVcpus(domid, 2);
+    await hv.setMaxMemory(domid, 524288);
+    const adopted = new XenHypervisor({ libs: fake.libs, pollIntervalMs: 0 });
+    try {
+      await adopted.list();
+      const store = await adopted.allocUnboundEvtchn(domid, 0);
+      const console = await adopted.allocUnboundEvtchn(domid, 0);
+      await adopted.build(domid, { type: 'pvh', kernel: KERNEL, memoryKiB: 262144, maxMemoryKiB: 524288, vcpus: 1, storeEvtchn: store, consoleEvtchn: console });
+      expect(fake.calls().find((c) => c.call === 'xc_dom_boot_xen_init')).toMatchObject({ domid, max_vcpus: 2 });
+    } finally {
+      await adopted.close();
+      await hv.destroy(domid);
+    }
   });
 
   it('hostInfo reads physinfo and the version', async () => {

@@ -55,3 +55,12 @@ export async function dumpTree(xs: XenstoreClient, root = '/'): Promise<string[]
 export async function dumpOurTree(xs: XenstoreClient): Promise<string[]> {
   return (await dumpTree(xs)).filter((l) => !l.startsWith('/tool'));
 }
+
+/** The tree as dumpOurTree has it, without the homes of `domids` (prepared shells come and go with their pool). */
+export async function dumpOurTreeWithout(xs: XenstoreClient, domids: readonly number[]): Promise<string[]> {
+  const homes = domids.flatMap((d) => [`/local/domain/${d}`, `/libxl/${d}`]);
+  return (await dumpOurTree(xs)).filter((line) => {
+    const path = line.slice(0, line.indexOf(' = '));
+    return !homes.some((h) => path === h || path.startsWith(`${h}/`));
+  });
+}

@@ -109,6 +109,24 @@ describe('SimulatedHypervisor', () => {
     await second.close();
   });
 
+  it('setHandle gives a domain another uuid, kept across toolstack restarts; a bad uuid or domid fails typed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-sim-'));
+    dirs.push(dir);
+    const file = join(dir, 'domains');
+    const first = new SimulatedHypervisor({ domainsFile: file });
+    const a = await first.createDomain(spec(1));
+    await first.setHandle(a, spec(9).uuid);
+    expect(await first.getInfo(a)).toMatchObject({ uuid: spec(9).uuid, paused: true });
+    expect(isError(await first.setHandle(a, 'not-a-uuid').catch((e: unknown) => e), E_HV_INVALID)).toBe(true);
+    expect(isError(await first.setHandle(a + 1, spec(2).uuid).catch((e: unknown) => e), E_HV_NO_DOMAIN)).toBe(true);
+    first.failNext('setHandle');
+    await expect(first.setHandle(a, spec(3).uuid)).rejects.toThrow(/injected failure in setHandle/);
+    await first.close();
+    const second = new SimulatedHypervisor({ domainsFile: file });
+    expect((await second.list()).map((d) => d.uuid)).toEqual([spec(9).uuid]);
+    await second.close();
+  });
+
   it('a toolstack killed between saving its table and publishing it: the restarted one publishes what it restored before listing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsxend-sim-'));
     dirs.push(dir);

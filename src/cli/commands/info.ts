@@ -8,6 +8,8 @@ interface Host {
   nrCpus: number;
   totalMemoryKiB: number;
   freeMemoryKiB: number;
+  /** The pool of prepared shells (--prepared-shells). */
+  preparedShells?: { target: number; ready: number; preparing: number; type: string; maxVcpus: number; memoryMiB: number };
   tsxendVersion: string;
   nodeVersion: string;
 }
@@ -28,6 +30,9 @@ export const command = clientCommand({
         ['free_memory', `${Math.floor(host.freeMemoryKiB / 1024)} MiB`],
         ...(host.world
           ? [['world', host.world.kind], ...['hypervisor', 'xenstore', 'backends', 'hotplug', 'vfb', 'guests', 'console'].map((p) => [`world_${p}`, host.world?.[p] ?? '?'])]
+          : []),
+        ...(host.preparedShells && host.preparedShells.target > 0
+          ? [['prepared_shells', `${host.preparedShells.ready}/${host.preparedShells.target} ready, ${host.preparedShells.preparing} preparing (${host.preparedShells.type}, ${host.preparedShells.maxVcpus} vcpus, ${host.preparedShells.memoryMiB} MiB)`]]
           : []),
         ['tsxend_version', host.tsxendVersion],
         ['node_version', host.nodeVersion],

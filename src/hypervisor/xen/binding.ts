@@ -33,6 +33,8 @@ const XENCTRL_PROTOTYPES = [
   'void *xc_get_last_error(void *xch)',
   'void xc_clear_last_error(void *xch)',
   'int xc_domain_create(void *xch, _Out_ uint32_t *pdomid, void *config)',
+  // xen_domain_handle_t is uint8_t[16]: a parameter of that type is a pointer to the 16 bytes.
+  'int xc_domain_sethandle(void *xch, uint32_t domid, const uint8_t *handle)',
   'int xc_domain_max_vcpus(void *xch, uint32_t domid, unsigned int max)',
   'int xc_domain_setmaxmem(void *xch, uint32_t domid, uint64_t max_memkb)',
   'int xc_domain_set_memmap_limit(void *xch, uint32_t domid, unsigned long map_limitkb)',

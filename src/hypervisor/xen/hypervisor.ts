@@ -19,12 +19,12 @@ import type {
   RestoreMemorySpec,
   SaveMemoryOptions,
 } from '../types.js';
-import { E_XEN_CALL_FAILED } from '../errors.js';
+import { E_HV_INVALID, E_XEN_CALL_FAILED } from '../errors.js';
 import { Xc, type XenLibPaths } from './binding.js';
 import { cpumapBytes, xlCpumap } from './affinity.js';
 import { buildPv, buildPvh, checkBuildable, type DomainFacts } from './build.js';
 import { XEN } from './layouts.js';
-import { decodeDomainInfo, encodeCreateConfig, type RawDomainInfo } from './records.js';
+import { decodeDomainInfo, encodeCreateConfig, uuidToHandle, type RawDomainInfo } from './records.js';
 import { restoreMemory, saveMemory } from './saverestore.js';
 import type { Readable, Writable } from 'node:stream';
 
@@ -126,6 +126,18 @@ export class XenHypervisor implements Hypervisor {
     return id;
   }
 
+  /** XEN_DOMCTL_setdomainhandle: a prepared shell takes its guest's UUID. */
+  async setHandle(domid: number, uuid: string): Promise<void> {
+    const xc = await this.open();
+    let handle: number[];
+    try {
+      handle = uuidToHandle(uuid);
+    } catch (err) {
+      throw new TsxError(E_HV_INVALID, `domain ${domid}: handle ${JSON.stringify(uuid)} is not a UUID`, { cause: err, details: { domid, uuid } });
+    }
+    xc.call('xc_domain_sethandle', domid, domid, Buffer.from(handle));
+  }
+
   async setMaxVcpus(domid: number, vcpus: number): Promise<void> {
     (await this.open()).call('xc_domain_max_vcpus', domid, domid, vcpus);
     const facts = this.buildFacts.get(domid);
@@ -182,7 +194,7 @@ export class XenHypervisor implements Hypervisor {
   async build(domid: number, spec: BuildSpec): Promise<BuildResult> {
     const xc = await this.open();
     checkBuildable(domid, spec);
-    const facts = this.buildFacts.get(domid) ?? { maxVcpus: spec.vcpus, hap: this.isHvm(domid) && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 };
+    const facts = this.factsOf(xc, domid, spec);
     const result = spec.type === 'pvh' ? buildPvh(xc, domid, spec, facts) : buildPv(xc, domid, spec, facts);
     this.pendingBuild.delete(domid);
     this.buildFacts.delete(domid);
@@ -198,7 +210,7 @@ export class XenHypervisor implements Hypervisor {
   /** Restores a libxc stream into the empty domain `domid` (instead of build). */
   async restoreMemory(domid: number, input: Readable, spec: RestoreMemorySpec): Promise<BuildResult> {
     const xc = await this.open();
-    const facts = this.buildFacts.get(domid) ?? { maxVcpus: spec.vcpus, hap: this.isHvm(domid) && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 };
+    const facts = this.factsOf(xc, domid, spec);
     const result = await restoreMemory(xc, domid, input, spec, facts, this.options.saveHelper);
     this.pendingBuild.delete(domid);
     this.buildFacts.delete(domid);
@@ -270,6 +282,19 @@ export class XenHypervisor implements Hypervisor {
       if (batch.length < BATCH) return out;
       first = (batch[batch.length - 1]?.domid ?? first) + 1;
     }
+  }
+
+  /**
+   * What the build needs from the domain's create: kept when this process created it; else (a
+   * prepared shell adopted after a restart) read back from Xen, whose max vcpus are the create's.
+   */
+  private factsOf(xc: Xc, domid: number, spec: { vcpus: number }): DomainFacts {
+    const kept = this.buildFacts.get(domid);
+    if (kept) return kept;
+    const [info] = this.getinfolist(xc, domid, 1);
+    const maxVcpus = info && info.domid === domid ? info.maxVcpuId + 1 : spec.vcpus;
+    if (this.physCaps === undefined) this.physinfo(xc);
+    return { maxVcpus, hap: this.isHvm(domid) && ((this.physCaps ?? 0) & XEN.PHYSCAP_hap) !== 0 };
   }
 
   private isHvm(domid: number): boolean {
