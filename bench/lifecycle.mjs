@@ -11,7 +11,7 @@
 //    (libxenstore, bench/xenstore-client.c): the floor no toolstack on this daemon can beat.
 //
 //   npm run build && node bench/lifecycle.mjs [--iterations N] [--background 0,100,500,1000]
-//        [--devices layer|basic] [--xenstored cxenstored|oxenstored] [--json]
+//        [--devices layer|basic] [--xenstored cxenstored|oxenstored] [--shells K] [--json]
 //
 // --devices layer (default): the devices layer with its kernel-backend and guest-frontend
 // simulators and the vfb backend daemon (a process per domain). --devices basic: the
@@ -41,6 +41,9 @@ const iterations = Number(arg('--iterations', '30'));
 const deviceMode = arg('--devices', 'layer');
 const backgrounds = arg('--background', '0,100,500,1000').split(',').map(Number);
 const json = argv.includes('--json');
+// --shells K: the daemon keeps K prepared shells (2 vcpus, 16 MiB); each level is then measured
+// twice, alternately: creates that fit a shell, and creates that do not (maxmem 32 MiB).
+const shellCount = Number(arg('--shells', '0'));
 const out = json ? (s) => process.stderr.write(`${s}\n`) : (s) => process.stdout.write(`${s}\n`);
 const WARMUP = 5;
 
@@ -64,7 +67,7 @@ async function floor() {
 
 let serial = 0;
 const mac = (n, k) => `00:16:3e:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}:0${k}`;
-function config(name, six) {
+function config(name, six, shape = { vcpus: 1, maxmem: 16 }) {
   const n = ++serial;
   const devices = {
     [randomUUID()]: { class: 'vbd', config: { vdev: 'xvda', target: `/srv/${name}-root.img` } },
@@ -76,13 +79,13 @@ function config(name, six) {
     devices[randomUUID()] = { class: 'vfb', config: { vnc: true } };
     devices[randomUUID()] = { class: 'vkbd', config: {} };
   }
-  return validateConfig({ name, uuid: randomUUID(), memory: 16, maxmem: 16, image: { kernel: '/boot/vmlinuz' }, devices });
+  return validateConfig({ name, uuid: randomUUID(), memory: 16, maxmem: shape.maxmem, vcpus: shape.vcpus, image: { kernel: '/boot/vmlinuz' }, devices });
 }
 
 const env = await createEnvironment({
   xenstore: { socket: cx.socketPath },
   simulated: { domainsFile: cx.domainsFile, totalMemoryKiB: 64 * 1024 * 1024, maxDomid: 0x7fef },
-  orchestrator: { createTimeoutMs: 60_000, maxParallelCreates: 8 },
+  orchestrator: { createTimeoutMs: 60_000, maxParallelCreates: 8, ...(shellCount > 0 ? { preparedShells: { count: shellCount, memoryMiB: 16, maxVcpus: 2 } } : {}) },
   ...(deviceMode === 'basic' ? { devices: new BasicDeviceManager() } : {}),
 });
 const o = env.orchestrator;
@@ -101,8 +104,8 @@ const median = (list) => pct(list, 50);
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** One measured create + destroy of a six-device domain. */
-async function cycle(name) {
-  const cfg = config(name, true);
+async function cycle(name, shape) {
+  const cfg = config(name, true, shape);
   watched = cfg.uuid;
   marks = [];
   const byType0 = { ...xs.stats.byType };
@@ -143,56 +146,72 @@ async function cycle(name) {
   };
 }
 
+/** The medians of a level's measured cycles. */
+function summarize(background, runs, fl) {
+  const med = (k) => median(runs.map((r) => r[k]));
+  const steps = runs[0].phases.map((p) => p.step);
+  const byType = {};
+  for (const k of Object.keys(runs.at(-1).byType)) byType[k] = median(runs.map((r) => r.byType[k] ?? 0));
+  return {
+    background,
+    createMedianMs: round(med('createMs')),
+    createP99Ms: round(pct(runs.map((r) => r.createMs), 99)),
+    toolstackMedianMs: round(med('toolstackMs')),
+    guestMedianMs: round(med('guestMs')),
+    xenstoreWaitMedianMs: round(med('xenstoreWaitMs')),
+    nodeCpuMedianMs: round(med('nodeCpuMs')),
+    xenstoredCpuPerCreateMs: round(runs.reduce((a, r) => a + r.xenstoredCpuMs, 0) / runs.length),
+    requestsPerCreate: med('requests'),
+    requestsByType: byType,
+    floorPerRequestUs: Object.fromEntries(Object.entries(fl).map(([k, v]) => [k, round(v, 1)])),
+    destroyMedianMs: round(med('destroyMs')),
+    destroyP99Ms: round(pct(runs.map((r) => r.destroyMs), 99)),
+    requestsPerDestroy: med('destroyRequests'),
+    phases: steps.map((step, i) => ({ step, medianMs: round(median(runs.map((r) => r.phases[i]?.ms ?? 0))), requests: median(runs.map((r) => r.phases[i]?.requests ?? 0)) })),
+    loadavg: round(loadavg()[0], 1),
+  };
+}
+
 const results = [];
+const shells = [];
 let running = 0;
 try {
   for (const background of backgrounds) {
-    // Background domains (a disk and a nic each), created 8 at a time.
+    // Background domains (a disk and a nic each, 1 vcpu: never a shell's), created 8 at a time.
     while (running < background) {
       const batch = Math.min(8, background - running);
       await Promise.all(Array.from({ length: batch }, (_, k) => o.createDomain(config(`bg-${running + k}`, false)).done));
       running += batch;
     }
     const fl = await floor();
-    const runs = [];
+    const normal = [];
+    const fromShell = [];
     for (let i = 0; i < iterations + WARMUP; i++) {
-      const r = await cycle(`bench-${background}-${i}`);
-      if (i >= WARMUP) runs.push(r);
+      if (shellCount === 0) {
+        const r = await cycle(`bench-${background}-${i}`, { vcpus: 1, maxmem: 16 });
+        if (i >= WARMUP) normal.push(r);
+        continue;
+      }
+      // Alternately, so both paths meet the same machine: one that no shell fits, one that fits.
+      const r = await cycle(`bench-${background}-${i}`, { vcpus: 2, maxmem: 32 });
+      await o.shells.whenFull();
+      const s = await cycle(`bench-${background}-${i}-shell`, { vcpus: 2, maxmem: 16 });
+      if (i >= WARMUP) {
+        normal.push(r);
+        fromShell.push(s);
+      }
     }
-    const med = (k) => median(runs.map((r) => r[k]));
-    const steps = runs[0].phases.map((p) => p.step);
-    const byType = {};
-    for (const k of Object.keys(runs.at(-1).byType)) byType[k] = median(runs.map((r) => r.byType[k] ?? 0));
-    // cxenstored's floor for this create's requests: each type at the C client's cost (a
-    // transaction's start and end at half of what a transaction costs beyond its read and write;
-    // every other request at a write's cost). cxenstored is single-threaded, so these add up.
-    const txEnd = Math.max(0, (fl.transactionUs - fl.readUs - fl.writeUs) / 2);
-    const unit = { READ: fl.readUs, DIRECTORY: fl.directoryUs, GET_PERMS: fl.readUs, TRANSACTION_START: txEnd, TRANSACTION_END: txEnd };
-    const floorMs = Object.entries(byType).reduce((a, [k, n]) => a + n * (unit[k] ?? fl.writeUs), 0) / 1000;
-    const row = {
-      background,
-      createMedianMs: round(med('createMs')),
-      createP99Ms: round(pct(runs.map((r) => r.createMs), 99)),
-      toolstackMedianMs: round(med('toolstackMs')),
-      guestMedianMs: round(med('guestMs')),
-      xenstoreWaitMedianMs: round(med('xenstoreWaitMs')),
-      nodeCpuMedianMs: round(med('nodeCpuMs')),
-      xenstoredCpuPerCreateMs: round(runs.reduce((a, r) => a + r.xenstoredCpuMs, 0) / runs.length),
-      requestsPerCreate: med('requests'),
-      requestsByType: byType,
-      xenstoredFloorMs: round(floorMs),
-      floorPerRequestUs: Object.fromEntries(Object.entries(fl).map(([k, v]) => [k, round(v, 1)])),
-      destroyMedianMs: round(med('destroyMs')),
-      destroyP99Ms: round(pct(runs.map((r) => r.destroyMs), 99)),
-      requestsPerDestroy: med('destroyRequests'),
-      phases: steps.map((step, i) => ({ step, medianMs: round(median(runs.map((r) => r.phases[i]?.ms ?? 0))), requests: median(runs.map((r) => r.phases[i]?.requests ?? 0)) })),
-      loadavg: round(loadavg()[0], 1),
-    };
+    const row = summarize(background, normal, fl);
     results.push(row);
     process.stderr.write(
       `devices=${deviceMode} background ${background}: create ${row.createMedianMs} ms (toolstack ${row.toolstackMedianMs}, of which xenstore wait ${row.xenstoreWaitMedianMs}), ` +
-        `${kind} ${row.xenstoredCpuPerCreateMs} ms CPU per create, floor ${row.xenstoredFloorMs} ms; requests ${row.requestsPerCreate}/${row.requestsPerDestroy}\n`,
+        `${kind} ${row.xenstoredCpuPerCreateMs} ms CPU per create; requests ${row.requestsPerCreate}/${row.requestsPerDestroy}\n`,
     );
+    if (fromShell.length > 0) {
+      const sh = summarize(background, fromShell, fl);
+      shells.push(sh);
+      process.stderr.write(`  from a prepared shell: create ${sh.createMedianMs} ms (toolstack ${sh.toolstackMedianMs}); requests ${sh.requestsPerCreate}\n`);
+    }
   }
 } finally {
   await env.close();
@@ -200,15 +219,17 @@ try {
 }
 
 const meta = { bench: 'lifecycle', devices: deviceMode, iterations, warmup: WARMUP, node: process.version, xenstored: `${kind} 4.17` };
-if (json) console.log(JSON.stringify({ ...meta, results }));
+if (json) console.log(JSON.stringify({ ...meta, results, ...(shells.length > 0 ? { shells } : {}) }));
 out(`six-device domain create + destroy against ${kind} 4.17, devices=${deviceMode}, ${iterations} iterations each (after ${WARMUP} warm-up), node ${process.version}`);
 out('');
-out('| domains running | create median | toolstack median | xenstore wait | node CPU | xenstored CPU per create | xenstored floor for its requests | requests per create | destroy median | load |');
-out('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of results) {
-  out(
-    `| ${r.background} | ${r.createMedianMs} ms | ${r.toolstackMedianMs} ms | ${r.xenstoreWaitMedianMs} ms | ${r.nodeCpuMedianMs} ms | ${r.xenstoredCpuPerCreateMs} ms | ${r.xenstoredFloorMs} ms | ${r.requestsPerCreate} | ${r.destroyMedianMs} ms | ${r.loadavg} |`,
-  );
+out('| path | domains running | create median | toolstack median | xenstore wait | node CPU | xenstored CPU per create | requests per create | destroy median | load |');
+out('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const [path, list] of [['normal', results], ['prepared shell', shells]]) {
+  for (const r of list) {
+    out(
+      `| ${path} | ${r.background} | ${r.createMedianMs} ms | ${r.toolstackMedianMs} ms | ${r.xenstoreWaitMedianMs} ms | ${r.nodeCpuMedianMs} ms | ${r.xenstoredCpuPerCreateMs} ms | ${r.requestsPerCreate} | ${r.destroyMedianMs} ms | ${r.loadavg} |`,
+    );
+  }
 }
 out('');
 out(`${kind} per request (libxenstore, sequential), µs:`);
@@ -217,6 +238,8 @@ out('|---:|---:|---:|---:|---:|');
 for (const r of results) out(`| ${r.background} | ${r.floorPerRequestUs.readUs} | ${r.floorPerRequestUs.writeUs} | ${r.floorPerRequestUs.directoryUs} | ${r.floorPerRequestUs.transactionUs} |`);
 out('');
 out('requests and time per phase (median), first and last level:');
-for (const r of [results[0], results.at(-1)].filter((x, i, a) => x && a.indexOf(x) === i)) {
-  out(`background ${r.background}: ` + r.phases.map((p) => `${p.step} ${p.requests} req ${p.medianMs} ms`).join('; '));
+for (const [path, list] of [['normal', results], ['prepared shell', shells]]) {
+  for (const r of [list[0], list.at(-1)].filter((x, i, a) => x && a.indexOf(x) === i)) {
+    out(`${path}, background ${r.background}: ` + r.phases.map((p) => `${p.step} ${p.requests} req ${p.medianMs} ms`).join('; '));
+  }
 }
