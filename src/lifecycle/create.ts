@@ -173,6 +173,7 @@ export async function runCreate(config: XendConfig, c: CreateContext): Promise<C
     ...(built.protocol === undefined ? {} : { protocol: built.protocol }),
     signal: c.signal,
     deadline: c.deadline,
+    unpauseFollows: !c.paused,
     emit: (e) => c.emitDevice(domid, e),
   };
   const planned: PlannedDevice[] = orderedDeviceRefs(config).map((uuid) => ({ uuid, entry: config.devices[uuid] as PlannedDevice['entry'] }));
