@@ -121,7 +121,7 @@ export class DomainOrchestrator implements Orchestrator {
     this.peerFor = deps.peerFor;
     this.incoming = new IncomingMigrations(this, deps.incomingExpiryMs ?? 10 * 60_000);
     this.shells = new ShellPool(
-      { xs: this.xs, cleanupXs: retryingXs(this.xs, this.opts.xsReconnectWaitMs), hv: this.hv, store: this.store, limiter: this.#limiter, ...(this.log ? { log: this.log.child({ component: 'shells' }) } : {}) },
+      { xs: this.xs, cleanupXs: retryingXs(this.xs, this.opts.xsReconnectWaitMs), hv: this.hv, store: this.store, limiter: this.#limiter, ...(this.log ? { log: this.log.child({ part: 'shells' }) } : {}) },
       deps.preparedShells,
     );
   }

@@ -18,7 +18,7 @@ export async function recoverShells(o: DomainOrchestrator, live: readonly Domain
   const shells = new Set<number>();
   const byHandle = new Map(live.map((d) => [d.uuid, d]));
   const liveDomids = new Set(live.map((d) => d.domid));
-  const log = o.log?.child({ component: 'shells' });
+  const log = o.log?.child({ part: 'shells' });
   for (const item of await o.store.loadShells()) {
     const info = byHandle.get(item.handle);
     if (info) shells.add(info.domid);
