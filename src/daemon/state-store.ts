@@ -68,37 +68,58 @@ export class FileConfigStore implements ConfigStore {
   }
 
   async saveShell(record: StoredShell): Promise<void> {
-    try {
-      await writeFileAtomic(this.#file(record.handle, this.shellDir), JSON.stringify({ format: FORMAT, ...record }, null, 2) + '\n');
-    } catch (err) {
-      if (err instanceof TsxError) throw err;
-      throw new TsxError(E_STATE_DIR, `cannot save prepared shell ${record.handle}`, { cause: err });
-    }
+    return this.#write(this.#file(record.handle, this.shellDir), record, `prepared shell ${record.handle}`);
   }
 
   async removeShell(handle: string): Promise<void> {
-    try {
-      await rm(this.#file(handle, this.shellDir), { force: true });
-      await fsyncPath(this.shellDir, 'r');
-    } catch (err) {
-      if (err instanceof TsxError) throw err;
-      throw new TsxError(E_STATE_DIR, `cannot remove prepared shell ${handle}`, { cause: err });
-    }
+    return this.#remove(this.shellDir, handle, `prepared shell ${handle}`);
   }
 
   async loadShells(): Promise<(StoredShell | { handle: string; error: Error })[]> {
-    const out: (StoredShell | { handle: string; error: Error })[] = [];
-    for (const { name, text, error } of await this.#readAll(this.shellDir)) {
-      const handle = name.slice(0, -5);
+    return (await this.#loadDir<StoredShell>(this.shellDir, (rec, handle) => rec.handle === handle || `shell handle ${String(rec.handle)} does not match its file name`)).map((r) =>
+      'error' in r ? { handle: r.key, error: r.error } : r.record,
+    );
+  }
+
+  /** One record, written atomically (fsync'd); a failure is TSX_ERR_STATE_DIR naming `what`. */
+  async #write(file: string, record: object, what: string): Promise<void> {
+    try {
+      await writeFileAtomic(file, JSON.stringify({ format: FORMAT, ...record }, null, 2) + '\n');
+    } catch (err) {
+      if (err instanceof TsxError) throw err;
+      throw new TsxError(E_STATE_DIR, `cannot save ${what}`, { cause: err });
+    }
+  }
+
+  /** One record removed and its directory fsync'd; a failure is TSX_ERR_STATE_DIR naming `what`. */
+  async #remove(dir: string, key: string, what: string): Promise<void> {
+    try {
+      await rm(this.#file(key, dir), { force: true });
+      await fsyncPath(dir, 'r');
+    } catch (err) {
+      if (err instanceof TsxError) throw err;
+      throw new TsxError(E_STATE_DIR, `cannot remove ${what}`, { cause: err });
+    }
+  }
+
+  /**
+   * Every record of `dir`, each parsed and checked (format, and `matches` its file name's key:
+   * true, or why not), or the reason it cannot be used, with that key.
+   */
+  async #loadDir<T extends object>(dir: string, matches: (rec: T, key: string) => true | string): Promise<({ key: string; record: T } | { key: string; error: Error })[]> {
+    const out: ({ key: string; record: T } | { key: string; error: Error })[] = [];
+    for (const { name, text, error } of await this.#readAll(dir)) {
+      const key = name.slice(0, -5);
       try {
         if (error) throw error;
-        const rec = JSON.parse(text) as StoredShell & { format?: number };
+        const rec = JSON.parse(text) as T & { format?: number };
         if (rec.format !== FORMAT) throw new Error(`unknown record format ${String(rec.format)}`);
-        if (rec.handle !== handle) throw new Error(`shell handle ${String(rec.handle)} does not match its file name`);
-        const { format: _f, ...stored } = rec;
-        out.push(stored);
+        const ok = matches(rec, key);
+        if (ok !== true) throw new Error(ok);
+        const { format: _f, ...record } = rec;
+        out.push({ key, record: record as T });
       } catch (err) {
-        out.push({ handle, error: err instanceof Error ? err : new Error(String(err)) });
+        out.push({ key, error: err instanceof Error ? err : new Error(String(err)) });
       }
     }
     return out;
@@ -125,39 +146,16 @@ export class FileConfigStore implements ConfigStore {
   }
 
   async save(record: StoredDomain): Promise<void> {
-    try {
-      await writeFileAtomic(this.#file(record.config.uuid), JSON.stringify({ format: FORMAT, ...record }, null, 2) + '\n');
-    } catch (err) {
-      if (err instanceof TsxError) throw err;
-      throw new TsxError(E_STATE_DIR, `cannot save domain ${record.config.uuid}`, { cause: err });
-    }
+    return this.#write(this.#file(record.config.uuid), record, `domain ${record.config.uuid}`);
   }
 
   async remove(uuid: string): Promise<void> {
-    try {
-      await rm(this.#file(uuid), { force: true });
-      await fsyncPath(this.dir, 'r');
-    } catch (err) {
-      if (err instanceof TsxError) throw err;
-      throw new TsxError(E_STATE_DIR, `cannot remove domain ${uuid}`, { cause: err });
-    }
+    return this.#remove(this.dir, uuid, `domain ${uuid}`);
   }
 
   async loadAll(): Promise<(StoredDomain | { uuid: string; error: Error })[]> {
-    const out: (StoredDomain | { uuid: string; error: Error })[] = [];
-    for (const { name, text, error } of await this.#readAll(this.dir)) {
-      const uuid = name.slice(0, -5);
-      try {
-        if (error) throw error;
-        const rec = JSON.parse(text) as StoredDomain & { format?: number };
-        if (rec.format !== FORMAT) throw new Error(`unknown record format ${String(rec.format)}`);
-        if (rec.config?.uuid !== uuid) throw new Error(`record uuid ${String(rec.config?.uuid)} does not match its file name`);
-        const { format: _f, ...stored } = rec;
-        out.push(stored);
-      } catch (err) {
-        out.push({ uuid, error: err instanceof Error ? err : new Error(String(err)) });
-      }
-    }
-    return out;
+    return (await this.#loadDir<StoredDomain>(this.dir, (rec, uuid) => rec.config?.uuid === uuid || `record uuid ${String(rec.config?.uuid)} does not match its file name`)).map((r) =>
+      'error' in r ? { uuid: r.key, error: r.error } : r.record,
+    );
   }
 }
