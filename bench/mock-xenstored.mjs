@@ -9,6 +9,7 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MockXenstored } from '../dist/xenstore/mock/index.js';
@@ -43,6 +44,8 @@ async function measure(sock) {
 }
 
 const samples = { cxenstored: [], mock: [] };
+// Both daemons share the machine with whatever else runs: record how loaded it was.
+const loadBefore = loadavg()[0];
 try {
   await measure(cSock); // warm-up (both), discarded
   await measure(mSock);
@@ -59,6 +62,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const names = [...samples.cxenstored[0].keys()];
 let logSum = 0;
 console.log(`test-xenstore -i ${iterations}, ${rounds} rounds (median ns per iteration), node ${process.version}`);
+console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`);
 console.log('| test | cxenstored | mock | mock / cxenstored |');
 console.log('|---|---:|---:|---:|');
 for (const n of names) {

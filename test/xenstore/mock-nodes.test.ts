@@ -114,6 +114,26 @@ describe('mock xenstored: the node tree', () => {
     expect(await q(T.READ, args('rel/x'))).toBe('1');
   });
 
+  it("resolves a name used again as it did the first time, against each connection's own home", async () => {
+    // Connections cache the names they resolve (handlers.ts nodeName()).
+    setup();
+    xs.domains.create(5, 'running');
+    const g = mock.client(5);
+    await q(T.WRITE, wv('/local/domain/0/rel/x', 'dom0'));
+    await q(T.WRITE, wv('/local/domain/5/rel/x', 'guest'));
+    await q(T.SET_PERMS, args('/local/domain/5/rel/x', 'n5'));
+    for (let i = 0; i < 2; i++) {
+      expect(await q(T.READ, args('rel/x'))).toBe('dom0');
+      expect(show((await g.request(T.READ, args('rel/x'))).reply)).toBe('guest');
+      expect(show((await g.request(T.READ, args('/local/domain/0/rel/x'))).reply)).toBe('ERROR EACCES');
+      expect(await q(T.READ, args('rel/a b'))).toBe('ERROR EINVAL');
+    }
+    // More distinct names than a connection keeps, then the first ones again.
+    for (let i = 0; i < 1100; i++) expect(await q(T.READ, args(`rel/n${i}`))).toBe('ERROR ENOENT');
+    expect(await q(T.READ, args('rel/x'))).toBe('dom0');
+    expect(await q(T.READ, args('rel/a b'))).toBe('ERROR EINVAL');
+  });
+
   it('copies req_id and tx_id into replies, error replies included', async () => {
     setup();
     c.write(frame(T.READ, args('/tool'), 0xffffffff, 0));

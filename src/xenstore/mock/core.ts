@@ -43,7 +43,11 @@ export class MockCore implements RequestHandler {
   readonly fireFn: FireFn = (path, exact, perms, lookUp) => this.fire(path, exact, perms, lookUp);
 
   private readonly direct: DirectSpace;
-  private readonly dirty = new Set<MockConnection>();
+  /**
+   * Connections with output to write, in the order they got it, each once (its `dirty` flag):
+   * an array and a flag rather than a Set, as this is touched on every request.
+   */
+  private readonly dirty: MockConnection[] = [];
   private readonly watchesPerDomain = new Map<number, number>();
   private nextConnId = 1;
   private processing = 0;
@@ -101,7 +105,7 @@ export class MockCore implements RequestHandler {
       if (typeof result === 'string') conn.reply(XsType.ERROR, reqId, txId, errnoPayload(result));
       else if (result.length > PAYLOAD_MAX) conn.reply(XsType.ERROR, reqId, txId, errnoPayload('E2BIG'));
       else conn.reply(type, reqId, txId, result);
-      this.dirty.add(conn);
+      this.markDirty(conn);
       const after = this.afterReply;
       if (after) {
         this.afterReply = undefined;
@@ -116,13 +120,20 @@ export class MockCore implements RequestHandler {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      for (const c of this.dirty) {
-        this.dirty.delete(c);
+      // A connection that gets output while this runs is appended and written in this loop.
+      for (let c = this.dirty.shift(); c; c = this.dirty.shift()) {
+        c.dirty = false;
         c.flush();
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  private markDirty(conn: MockConnection): void {
+    if (conn.dirty) return;
+    conn.dirty = true;
+    this.dirty.push(conn);
   }
 
   /** True while a request runs or output is being written (input must then wait its turn). */
@@ -134,7 +145,7 @@ export class MockCore implements RequestHandler {
     for (const w of [...conn.watches]) this.removeWatch(w);
     conn.transactions.clear();
     this.connections.delete(conn);
-    this.dirty.delete(conn);
+    // If it is still in `dirty`, its flush() does nothing now that it is closed.
   }
 
   // ---- watches ----
@@ -159,7 +170,7 @@ export class MockCore implements RequestHandler {
   /** The event every new watch gets right after its OK, whatever the watcher may read (C's do_watch()). */
   initialEvent(w: Watch<MockConnection>): void {
     const conn = w.owner;
-    if (conn.event(w.relative ? w.node.slice(conn.home.length + 1) : w.node, w.token)) this.dirty.add(conn);
+    if (conn.event(w.relative ? w.node.slice(conn.home.length + 1) : w.node, w.token)) this.markDirty(conn);
   }
 
   /** fire_watches(): queues the events of a change at `path` on every matching watch. */
@@ -177,7 +188,7 @@ export class MockCore implements RequestHandler {
         } else if (!this.visible(conn, path, perms, lookUp)) continue;
       }
       const eventPath = w.relative ? path.slice(conn.home.length + 1) : path;
-      if (conn.event(eventPath, w.token)) this.dirty.add(conn);
+      if (conn.event(eventPath, w.token)) this.markDirty(conn);
     }
   }
 

@@ -51,9 +51,19 @@ function countNuls(p: Buffer): number {
 /** Canonical, valid node name of argument `name`, or undefined (EINVAL). */
 function nodeName(conn: MockConnection, name: string | undefined): string | undefined {
   if (name === undefined) return undefined;
+  // Clients name the same few nodes again and again: the cached string skips the check and,
+  // hashed once, makes the store's map lookups cheap (a fresh `home/name` is hashed each time).
+  const known = conn.nodeNames.get(name);
+  if (known !== undefined) return known;
   const path = canonicalize(name, conn.home);
-  return isValidNodeName(path, false) ? path : undefined;
+  if (!isValidNodeName(path, false)) return undefined;
+  if (conn.nodeNames.size >= NODE_NAMES_CACHED) conn.nodeNames.clear();
+  conn.nodeNames.set(name, path);
+  return path;
 }
+
+/** Names a connection's cache holds before it starts again (bounds its memory). */
+const NODE_NAMES_CACHED = 1024;
 
 // ---- node operations ----
 
@@ -118,7 +128,8 @@ const doWrite: Handler = (_core, conn, space, p) => {
   const path = nodeName(conn, p.toString('latin1', 0, nul));
   if (path === undefined) return 'EINVAL';
   // Copy: the payload is a view of the input buffer.
-  const value = Buffer.from(p.subarray(nul + 1));
+  const value = Buffer.allocUnsafe(p.length - nul - 1);
+  p.copy(value, 0, nul + 1);
   const node = getNode(space, conn, path, PERM_WRITE);
   let perms;
   if (typeof node === 'string') {

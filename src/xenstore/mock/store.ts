@@ -67,7 +67,8 @@ export function addChild(n: XsNode, name: string): void {
   if (n.dupChildren) n.dupChildren.push(name);
   else if (n.children.has(name)) n.dupChildren = [...n.children, name];
   n.children.add(name);
-  n.childBytes += Buffer.byteLength(name, 'latin1') + 1;
+  // Names are valid node-name characters, one byte each.
+  n.childBytes += name.length + 1;
   n.childList = undefined;
 }
 
@@ -82,7 +83,7 @@ export function removeChild(n: XsNode, name: string): void {
   } else if (!n.children.delete(name)) {
     return;
   }
-  n.childBytes -= Buffer.byteLength(name, 'latin1') + 1;
+  n.childBytes -= name.length + 1;
   n.childList = undefined;
 }
 
@@ -97,8 +98,9 @@ export function childList(n: XsNode): Buffer {
   if (n.children.size === 0) return (n.childList = EMPTY);
   const buf = Buffer.allocUnsafe(n.childBytes);
   let off = 0;
+  // Byte by byte: a buf.write() per name (a native call each) cost more than the whole loop.
   for (const name of childNames(n)) {
-    off += buf.write(name, off, 'latin1');
+    for (let i = 0; i < name.length; i++) buf[off++] = name.charCodeAt(i);
     buf[off++] = 0;
   }
   n.childList = buf;

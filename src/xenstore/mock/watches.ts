@@ -19,6 +19,8 @@ export interface Watch<O extends WatchOwner = WatchOwner> {
   readonly seq: number;
 }
 
+const NO_WATCHES: readonly never[] = Object.freeze([]);
+
 export class WatchTable<O extends WatchOwner> {
   private readonly byNode = new Map<string, Watch<O>[]>();
   private seq = 0;
@@ -58,9 +60,10 @@ export class WatchTable<O extends WatchOwner> {
    * Watches a change at `path` fires, in registration order. Exact: only watches set on
    * `path` itself. Otherwise C's is_child(): the watch's node is `/`, `path`, or an ancestor.
    */
-  match(path: string, exact: boolean): Watch<O>[] {
+  match(path: string, exact: boolean): readonly Watch<O>[] {
+    // Every change asks, most often with no watch set at all: answer that without allocating.
+    if (this.total === 0) return NO_WATCHES;
     const out: Watch<O>[] = [];
-    if (this.total === 0) return out;
     const own = this.byNode.get(path);
     if (own) for (const w of own) out.push(w);
     if (exact) return out;
