@@ -2,7 +2,7 @@
 // `test-xenstore -i N` runs against each daemon's Unix socket, alternating, in one run.
 // Reports per-test time per operation and the mock/cxenstored ratio (target ≤ 1.0×).
 //
-//   npm run build && node bench/mock-xenstored.mjs [--iterations N] [--rounds R]
+//   npm run build && node bench/mock-xenstored.mjs [--iterations N] [--rounds R] [--json]
 //
 // Needs Debian's xen-utils-4.17 (xenstored, test-xenstore), libxen-dev and gcc (the
 // hypervisor stub of test/fixtures/xsstub.c is compiled into a temporary directory).
@@ -61,14 +61,20 @@ try {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const names = [...samples.cxenstored[0].keys()];
 let logSum = 0;
-console.log(`test-xenstore -i ${iterations}, ${rounds} rounds (median ns per iteration), node ${process.version}`);
-console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`);
-console.log('| test | cxenstored | mock | mock / cxenstored |');
-console.log('|---|---:|---:|---:|');
+const json = argv.includes('--json');
+const say = json ? (line) => process.stderr.write(`${line}\n`) : (line) => console.log(line);
+const results = [];
+say(`test-xenstore -i ${iterations}, ${rounds} rounds (median ns per iteration), node ${process.version}`);
+say(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`);
+say('| test | cxenstored | mock | mock / cxenstored |');
+say('|---|---:|---:|---:|');
 for (const n of names) {
   const c = median(samples.cxenstored.map((s) => s.get(n)));
   const m = median(samples.mock.map((s) => s.get(n)));
   logSum += Math.log(m / c);
-  console.log(`| ${n} | ${c} | ${m} | ${(m / c).toFixed(2)}× |`);
+  results.push({ test: n, cxenstoredNs: c, mockNs: m, ratio: m / c });
+  say(`| ${n} | ${c} | ${m} | ${(m / c).toFixed(2)}× |`);
 }
-console.log(`| **geometric mean** | | | **${Math.exp(logSum / names.length).toFixed(2)}×** |`);
+const geomean = Math.exp(logSum / names.length);
+say(`| **geometric mean** | | | **${geomean.toFixed(2)}×** |`);
+if (json) console.log(JSON.stringify({ bench: 'mock-xenstored', iterations, rounds, results, geomean }));
