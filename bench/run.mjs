@@ -87,7 +87,7 @@ const HEADLINES = {
     args: [],
     rows: (j) => [
       [`API create+destroy cycles/s (${j.xenstore}, 8 clients)`, num(j.cycles_per_s), ''],
-      ['API create p50 / p99', `${ms(j.create.p50)} / ${ms(j.create.p99)}`, ''],
+      ['API create p50 / p99', `${ms(j.create.p50_ms)} / ${ms(j.create.p99_ms)}`, ''],
     ],
   },
   'save-restore': {
