@@ -93,27 +93,26 @@ export class Limiter {
   readonly #idle: (() => void)[] = [];
   constructor(readonly limit: number) {}
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#acquire(this.#waiting);
-    try {
-      return await fn();
-    } finally {
-      this.#release();
-    }
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#runFrom(this.#waiting, fn);
   }
 
-  async runIdle<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#acquire(this.#idle);
-    try {
-      return await fn();
-    } finally {
-      this.#release();
-    }
+  runIdle<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#runFrom(this.#idle, fn);
   }
 
   /** Functions running now (tests). */
   get active(): number {
     return this.#active;
+  }
+
+  async #runFrom<T>(queue: (() => void)[], fn: () => Promise<T>): Promise<T> {
+    await this.#acquire(queue);
+    try {
+      return await fn();
+    } finally {
+      this.#release();
+    }
   }
 
   #acquire(queue: (() => void)[]): Promise<void> {
