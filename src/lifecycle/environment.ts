@@ -137,7 +137,7 @@ export async function createEnvironment(options: EnvironmentOptions): Promise<En
       xenstoredPath,
       openConnection: () => (m ? openXenstore({ kind: 'embedded' }, { embedded: m }) : openXenstore({ kind: 'socket', path: xenstoredPath })),
       openGuestConnection: (domid) =>
-        m ? openXenstore({ kind: 'embedded' }, { embedded: { connect: () => m.connect({ domid }) } }) : openXenstore({ kind: 'socket', path: xenstoredPath }),
+        m ? openXenstore({ kind: 'embedded' }, { embedded: { connect: () => m.connect({ domid }) } }) : Promise.resolve(undefined),
     };
     let devices = options.devices;
     if (!devices) {

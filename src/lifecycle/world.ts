@@ -73,8 +73,12 @@ export interface WorldContext {
   readonly xenstoredPath: string;
   /** A new dom0 connection to the store. */
   openConnection(): Promise<XenstoreClient>;
-  /** A connection as guest `domid` where the store allows it (the embedded mock), else dom0's. */
-  openGuestConnection(domid: number): Promise<XenstoreClient>;
+  /**
+   * A connection as guest `domid` where the store allows it (the embedded mock); undefined where
+   * every connection would be dom0's anyway (a xenstored socket): the guests then share guestXs,
+   * rather than holding a socket (and xenstored a connection to walk) each.
+   */
+  openGuestConnection(domid: number): Promise<XenstoreClient | undefined>;
 }
 
 /** The devices layer's parts of a world. */

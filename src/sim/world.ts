@@ -83,15 +83,16 @@ export function simulatedWorld(options: SimulatedWorldOptions = {}): World {
     async startGuests(ctx: WorldContext, ownFrontends: boolean): Promise<WorldGuests> {
       if (options.guests === false) return { stop: async () => undefined };
       // A guest's frontends use a connection of the guest's own where the store allows it (the
-      // mock), so they meet the guest's permissions.
+      // mock), so they meet the guest's permissions; on a xenstored socket they share guestXs.
       const frontendDriver: FrontendDriver | undefined = ownFrontends
         ? async (domid) => {
-            const conn = await ctx.openGuestConnection(domid);
-            const sim = await startGuestFrontends(conn, domid, ctx.guestXs).catch(async (err: unknown) => {
-              await conn.close();
+            const own = await ctx.openGuestConnection(domid);
+            const release = async () => own?.close();
+            const sim = await startGuestFrontends(own ?? ctx.guestXs, domid, ctx.guestXs).catch(async (err: unknown) => {
+              await release();
               throw err;
             });
-            return { stop: async () => (await sim.stop(), await conn.close()) };
+            return { stop: async () => (await sim.stop(), await release()) };
           }
         : undefined;
       const guests = new SimGuests(ctx.hypervisor, ctx.guestXs, { ...(options.guests ?? {}), ...(frontendDriver ? { frontendDriver } : {}) });

@@ -4,7 +4,7 @@
 // vanished domain, and a bounded stress run of 1,000 create/destroy cycles leaves nothing.
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createEnvironment, type Environment } from '../../src/lifecycle/environment.js';
 import type { CreateStep } from '../../src/lifecycle/create.js';
 import { CREATE_STEPS } from '../../src/lifecycle/create.js';
@@ -59,6 +59,25 @@ describeReal('cxenstored', 'lifecycle against real cxenstored', () => {
     if (after.length !== before.length) console.log('BEFORE', before, 'AFTER', after);
     expect(after).toEqual(before);
     expect(readFileSync(d.domainsFile, 'utf8')).toBe('');
+  });
+
+  it("runs its guests' frontends on one shared connection: no xenstored connection per running guest", async () => {
+    const o = env.orchestrator;
+    const sockets = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false; // closed while listing
+      }
+    }).length;
+    // Disks and nics only: the framebuffer daemon is a child process, with sockets of its own.
+    const disksAndNics = (name: string) => sixDeviceConfig(name, { devices: Object.fromEntries(Object.entries(sixDeviceConfig(name).devices).filter(([, d]) => d.class === 'vbd' || d.class === 'vif')) });
+    const before = sockets();
+    const names = ['fe1', 'fe2', 'fe3', 'fe4', 'fe5'];
+    const views = await Promise.all(names.map((n) => o.createDomain(disksAndNics(n)).done));
+    expect(views.every((v) => v.state === 'running' && v.devices.length === 4 && v.devices.every((x) => x.state === 'connected'))).toBe(true);
+    expect(sockets()).toBe(before);
+    for (const n of names) await o.destroyDomain(n).done;
   });
 
   it('rolls back to the identical tree when a create fails at any step', async () => {
