@@ -12,6 +12,7 @@ import { formatPerms, parsePerms, PERM_IGNORE, PERM_OWNER, PERM_READ, PERM_WRITE
 import { childList, editable, parentOf } from './store.js';
 import { Transaction } from './transactions.js';
 import { checkNodeSize, createNode, deleteTree, getNode } from './tree.js';
+import { keepValue } from './value-slabs.js';
 
 export type Result = Buffer | string;
 export type Handler = (core: MockCore, conn: MockConnection, space: NodeSpace, p: Buffer) => Result;
@@ -128,8 +129,7 @@ const doWrite: Handler = (_core, conn, space, p) => {
   const path = nodeName(conn, p.toString('latin1', 0, nul));
   if (path === undefined) return 'EINVAL';
   // Copy: the payload is a view of the input buffer.
-  const value = Buffer.allocUnsafe(p.length - nul - 1);
-  p.copy(value, 0, nul + 1);
+  const value = keepValue(p, nul + 1, p.length);
   const node = getNode(space, conn, path, PERM_WRITE);
   let perms;
   if (typeof node === 'string') {
