@@ -37,4 +37,5 @@ ENV NODE_ENV=production \
 VOLUME ["/var/lib/tsxend", "/run/xenstored", "/run/tsxend"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/opt/tsxend/scripts/healthcheck.mjs"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/opt/tsxend/bin/tsxend.js", "serve"]
+# The launcher itself (not `node bin/tsxend.js`): its #! line carries the daemon's Node flags.
+ENTRYPOINT ["/opt/tsxend/bin/tsxend.js", "serve"]

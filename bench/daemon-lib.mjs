@@ -9,10 +9,16 @@ import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
+/** The Node flags the launcher's #! line gives the daemon (as the systemd unit and the container run it). */
+export function launcherNodeFlags() {
+  const first = readFileSync(join(root, 'bin', 'tsxend.js'), 'utf8').split('\n', 1)[0];
+  return first.replace(/^#!\S*env -S node/, '').trim().split(/\s+/).filter(Boolean);
+}
+
 export async function startServe(extraArgs = [], env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tsxend-bench-'));
   const socket = join(dir, 'run', 'tsxend.sock');
-  const child = spawn(process.execPath, [join(root, 'bin', 'tsxend.js'), 'serve', '--state-dir', dir, '--listen', `unix:${socket}`, '--log-level', 'warn', ...extraArgs], {
+  const child = spawn(process.execPath, [...launcherNodeFlags(), join(root, 'bin', 'tsxend.js'), 'serve', '--state-dir', dir, '--listen', `unix:${socket}`, '--log-level', 'warn', ...extraArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -94,6 +94,25 @@ describe('deploy/tsxend.service', () => {
   });
 });
 
+describe('the launcher, bin/tsxend.js', () => {
+  it("gives Node the daemon's flags on its #! line, and the unit and the container run it as a file so they apply", async () => {
+    const bin = join(root, 'bin', 'tsxend.js');
+    const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '')?.[1];
+    expect(flags).toMatch(/--max-semi-space-size=\d+/);
+    expect(directive('ExecStart')[0]).toMatch(/^\/usr\/local\/bin\/tsxend serve /);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/opt\/tsxend\/bin\/tsxend\.js", "serve"\]$/m);
+    // Run as a file, the kernel starts env, and env starts node with the flags.
+    const dir = mkdtempSync(join(tmpdir(), 'tsxend-launcher-'));
+    helper = spawn(bin, ['serve', '--state-dir', dir, '--listen', `unix:${join(dir, 's.sock')}`, '--log-level', 'error'], { stdio: 'ignore' });
+    let argv: string[] = [];
+    for (let i = 0; i < 200 && !argv.includes(bin); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      argv = readFileSync(`/proc/${helper.pid}/cmdline`, 'utf8').split('\0');
+    }
+    expect(argv.slice(1, argv.indexOf(bin))).toEqual(flags?.split(' '));
+  });
+});
+
 describe('Dockerfile', () => {
   it('is multi-stage with a slim runtime stage, volumes for state and the xenstore socket, and a health check', () => {
     const froms = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?$/gm)];
