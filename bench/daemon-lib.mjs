@@ -15,10 +15,11 @@ export function launcherNodeFlags() {
   return first.replace(/^#!\S*env -S node/, '').trim().split(/\s+/).filter(Boolean);
 }
 
-export async function startServe(extraArgs = [], env = {}) {
+/** `nodeFlags`: Node's own flags for the daemon (default: the launcher's). */
+export async function startServe(extraArgs = [], env = {}, nodeFlags = launcherNodeFlags()) {
   const dir = mkdtempSync(join(tmpdir(), 'tsxend-bench-'));
   const socket = join(dir, 'run', 'tsxend.sock');
-  const child = spawn(process.execPath, [...launcherNodeFlags(), join(root, 'bin', 'tsxend.js'), 'serve', '--state-dir', dir, '--listen', `unix:${socket}`, '--log-level', 'warn', ...extraArgs], {
+  const child = spawn(process.execPath, [...nodeFlags, join(root, 'bin', 'tsxend.js'), 'serve', '--state-dir', dir, '--listen', `unix:${socket}`, '--log-level', 'warn', ...extraArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

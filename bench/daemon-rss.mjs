@@ -1,7 +1,7 @@
 // Daemon RSS with N running domains (embedded default): create N domains through the API
 // (C at a time; 8 MiB guests so 1,000 fit the simulated 16 GiB host), then read VmRSS of the `tsxend serve` process. Target: <= 150 MB at 1,000.
 //
-//   npm run build && node bench/daemon-rss.mjs [--domains 1000] [--concurrency 16] [--xenstore embedded|cxenstored] [--settle 90] [--json] [--heap-snapshot DIR]
+//   npm run build && node bench/daemon-rss.mjs [--domains 1000] [--concurrency 16] [--xenstore embedded|cxenstored] [--settle 90] [--node-flags '…'] [--json] [--heap-snapshot DIR]
 //
 // With --xenstore cxenstored the store lives in Xen's real daemon (as on a dom0), so the RSS is
 // the daemon's own; embedded also holds the whole in-process xenstore. The daemon runs with the
@@ -16,14 +16,16 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { launcherNodeFlags, startCxenstored, startServe, xlConfig } from './daemon-lib.mjs';
 
-const { values } = parseArgs({ options: { domains: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '16' }, xenstore: { type: 'string', default: 'embedded' }, json: { type: 'boolean', default: false }, 'heap-snapshot': { type: 'string' }, settle: { type: 'string', default: '90' } } });
+const { values } = parseArgs({ options: { domains: { type: 'string', default: '1000' }, concurrency: { type: 'string', default: '16' }, xenstore: { type: 'string', default: 'embedded' }, json: { type: 'boolean', default: false }, 'heap-snapshot': { type: 'string' }, settle: { type: 'string', default: '90' }, 'node-flags': { type: 'string' } } });
+// Node's flags for the daemon: the launcher's unless given ('' runs it with Node's defaults, to compare).
+const nodeFlags = values['node-flags'] === undefined ? launcherNodeFlags() : values['node-flags'].split(/\s+/).filter(Boolean);
 const log = values.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
 const load = Number(loadavg()[0].toFixed(2)); // the machine's, before this run adds its own
 const n = Number(values.domains);
 const xs = values.xenstore === 'cxenstored' ? await startCxenstored() : undefined;
 const snapDir = values['heap-snapshot'];
 const nodeOptions = snapDir ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}` } : {};
-const d = xs ? await startServe(['--xenstore', `socket:${xs.socketPath}`], { TSXEND_SIM_DOMAINS_FILE: xs.domainsFile, ...nodeOptions }) : await startServe([], nodeOptions);
+const d = xs ? await startServe(['--xenstore', `socket:${xs.socketPath}`], { TSXEND_SIM_DOMAINS_FILE: xs.domainsFile, ...nodeOptions }, nodeFlags) : await startServe([], nodeOptions, nodeFlags);
 /** Asks the daemon for a heap snapshot and waits until it is written (a new file in the directory). */
 async function snapshot() {
   if (!snapDir) return;
@@ -65,7 +67,7 @@ const result = {
   xenstore: values.xenstore,
   domains: list.domains.length,
   running: list.domains.filter((x) => x.state === 'running').length,
-  nodeFlags: launcherNodeFlags(),
+  nodeFlags,
   idleMB: mb(idle),
   withDomainsMB: after.rssMB,
   heapUsedMB: after.heapUsedMB,
