@@ -104,8 +104,9 @@ describe('the launcher, bin/tsxend.js', () => {
     // Run as a file, the kernel starts env, and env starts node with the flags.
     const dir = mkdtempSync(join(tmpdir(), 'tsxend-launcher-'));
     helper = spawn(bin, ['serve', '--state-dir', dir, '--listen', `unix:${join(dir, 's.sock')}`, '--log-level', 'error'], { stdio: 'ignore' });
+    // Until env has exec'd node (before that, the same pid's argv is env's own).
     let argv: string[] = [];
-    for (let i = 0; i < 200 && !argv.includes(bin); i++) {
+    for (let i = 0; i < 200 && !(/(^|\/)node$/.test(argv[0] ?? '') && argv.includes(bin)); i++) {
       await new Promise((r) => setTimeout(r, 25));
       argv = readFileSync(`/proc/${helper.pid}/cmdline`, 'utf8').split('\0');
     }
