@@ -75,14 +75,26 @@ export interface Frame {
   readonly payload: Buffer;
 }
 
+/**
+ * One frame. Plain byte stores, not writeUInt32LE: every request and every reply (the mock's)
+ * is framed here, and the checked writes took half the time; the fields are u32 by construction.
+ */
 export function encodeFrame(type: number, reqId: number, txId: number, payload: Buffer): Buffer {
   const buf = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
-  buf.writeUInt32LE(type, 0);
-  buf.writeUInt32LE(reqId >>> 0, 4);
-  buf.writeUInt32LE(txId >>> 0, 8);
-  buf.writeUInt32LE(payload.length, 12);
-  payload.copy(buf, HEADER_SIZE);
+  putU32(buf, 0, type);
+  putU32(buf, 4, reqId);
+  putU32(buf, 8, txId);
+  putU32(buf, 12, payload.length);
+  buf.set(payload, HEADER_SIZE);
   return buf;
+}
+
+/** Little-endian u32 (the store keeps the low 8 bits of each shifted value). */
+function putU32(buf: Buffer, off: number, v: number): void {
+  buf[off] = v;
+  buf[off + 1] = v >>> 8;
+  buf[off + 2] = v >>> 16;
+  buf[off + 3] = v >>> 24;
 }
 
 /** NUL-terminates each argument: args('a', 'b') = "a\0b\0". */
